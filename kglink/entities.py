@@ -1,0 +1,256 @@
+"""The entity index: node names encoded once, mentions linked, synonym pairs found.
+
+Scores are normalised to [0, 1] so that one threshold means the same for every
+name (see :func:`kglink.maxsim.normalize_scores`). Nodes are keyed by their
+HippoRAG-normalised name.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from kglink import __version__
+from kglink.errors import IndexMismatchError, InputError
+from kglink.index import LateInteractionIndex
+from kglink.io import atomic_save_npy, atomic_write_json, load_npy, read_artifact_json
+from kglink.maxsim import maxsim_candidates, normalize_scores, pack
+from kglink.model import LateInteractionModel
+from kglink.results import LinkResult, Match, SynonymPair
+from kglink.text import alnum_count, check_names, normalize_name
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+LINK_NORMALIZATIONS = ("self", "mean", "symmetric")
+
+
+class EntityIndex:
+    """Knowledge-graph node names, searchable by normalised MaxSim.
+
+    Parameters
+    ----------
+    model
+        The encoder; the same one must be used to load the index again.
+    normalization
+        ``"self"`` (HippoRAG v1, default), ``"mean"`` or ``"symmetric"``.
+    threshold
+        Default score a link or synonym must reach, in [0, 1].
+
+    Examples
+    --------
+    >>> model = LateInteractionModel.from_pretrained(show_progress=False)
+    >>> entities = EntityIndex(model)
+    >>> entities.add(["Stanford University", "Leland Stanford Junior University", "Honolulu"])
+    ['stanford university', 'leland stanford junior university', 'honolulu']
+    >>> best = entities.link(["stanford univ."], top_k=1)[0].best
+    >>> best.node_id
+    'stanford university'
+    """
+
+    def __init__(self, model: LateInteractionModel, *, normalization: str = "self",
+                 threshold: float = 0.8) -> None:
+        if normalization not in LINK_NORMALIZATIONS:
+            raise InputError(
+                f"normalization must be one of {LINK_NORMALIZATIONS}, got {normalization!r} "
+                "(raw sums are not comparable across names, so links need a normalised score)"
+            )
+        self.model = model
+        self.normalization = normalization
+        self.threshold = check_threshold(threshold)
+        self.docs = LateInteractionIndex()
+        self.queries = LateInteractionIndex(exhaustive_below=0)
+        self._self: dict[str, float] = {}
+        self.pairs_scored = 0  # exact (query, node) scores computed by the last synonym_pairs call
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def __contains__(self, node_id: str) -> bool:
+        return node_id in self._self
+
+    def add(self, names: Sequence[str]) -> list[str]:
+        """Add names not yet present (keyed by normalised form); returns the new node ids."""
+        keys = self._keys(check_names(names), "name")
+        new = list(dict.fromkeys(k for k in keys if k not in self._self))
+        if not new:
+            return []
+        self._check_lengths(new, is_query=False)
+        self._check_lengths(new, is_query=True)
+        docs = self.model.encode_documents(new)
+        queries = self.model.encode_query(new)
+        self.docs.add(docs, new, new)
+        self.queries.add(queries, new, new)
+        self._self.update(zip(new, _pairwise_maxsim(queries, docs)))
+        logger.info("added %d entity names (%d tokens)", len(new), sum(len(d) for d in docs))
+        return new
+
+    def remove(self, node_ids: Sequence[str]) -> None:
+        """Remove nodes by id."""
+        self.docs.remove(node_ids)
+        self.queries.remove(node_ids)
+        for node_id in node_ids:
+            del self._self[node_id]
+
+    def link(self, mentions: Sequence[str], top_k: int = 5, threshold: float | None = None) -> list[LinkResult]:
+        """Rank nodes for each mention; matches below ``threshold`` are left out.
+
+        Returns one :class:`LinkResult` per mention, in order; ``result.linked`` is
+        False when no node reached the threshold (``result.best`` still shows the closest).
+        """
+        threshold = self.threshold if threshold is None else check_threshold(threshold)
+        mentions = check_names(mentions, "mention")
+        keys = self._keys(mentions, "mention")
+        self._check_lengths(keys, is_query=True)
+        queries = self.model.encode_query(keys)
+        wide = 4 * top_k if self.normalization == "symmetric" else top_k
+        raw, pos = self.docs.search_arrays(queries, wide)
+        m_docs = self.model.encode_documents(keys) if self.normalization in ("self", "symmetric") else None
+        m_self = _pairwise_maxsim(queries, m_docs) if m_docs is not None else None
+        scores = self._normalize(raw, pos, self.docs, queries, m_self, m_docs)
+        return [self._link_result(m, s, p, top_k, threshold) for m, s, p in zip(mentions, scores, pos)]
+
+    def synonym_pairs(self, threshold: float | None = None, max_neighbors: int = 100,
+                      min_alnum_chars: int = 3, nodes: Sequence[str] | None = None) -> list[SynonymPair]:
+        """HippoRAG's synonymy recipe over the nodes, or only the pairs touching ``nodes``.
+
+        Each node (with at least ``min_alnum_chars`` letters or digits) takes its
+        neighbours in score order, stopping at the first below ``threshold`` or after
+        ``max_neighbors``. With ``nodes`` (e.g. the ids :meth:`add` just returned) only
+        new-vs-all pairs are scored: new nodes query every node, old nodes query only
+        the new ones. A pair found in both directions keeps the higher score.
+        """
+        threshold = self.threshold if threshold is None else check_threshold(threshold)
+        eligible = {i for i in self._self if alnum_count(i) >= min_alnum_chars}
+        self.pairs_scored = 0
+        if nodes is None:
+            found = self._neighbor_pairs(sorted(eligible), self.docs, threshold, max_neighbors, eligible)
+        else:
+            new = [n for n in dict.fromkeys(nodes) if n in eligible]
+            old = sorted(eligible.difference(new))
+            found = self._neighbor_pairs(new, self.docs, threshold, max_neighbors, eligible)
+            if new and old:
+                sub = LateInteractionIndex(exhaustive_below=self.docs.exhaustive_below)
+                sub.add([self.docs.embedding(n) for n in new], new, new)
+                found += self._neighbor_pairs(old, sub, threshold, max_neighbors, eligible)
+        best: dict[tuple[str, str], float] = {}
+        for a, b, score in found:
+            key = (a, b) if a < b else (b, a)
+            best[key] = max(score, best.get(key, -1.0))
+        return [SynonymPair(a, b, s) for (a, b), s in sorted(best.items())]
+
+    def _neighbor_pairs(self, query_ids: list[str], target: LateInteractionIndex, threshold: float,
+                        max_neighbors: int, eligible: set[str]) -> list[tuple[str, str, float]]:
+        if not query_ids:
+            return []
+        queries = [self.queries.embedding(i) for i in query_ids]
+        before = target.scored_pairs
+        raw, pos = target.search_arrays(queries, max_neighbors + 1)
+        self.pairs_scored += target.scored_pairs - before
+        q_docs = [self.docs.embedding(i) for i in query_ids] if self.normalization == "symmetric" else None
+        q_self = np.array([self._self[i] for i in query_ids])
+        scores = self._normalize(raw, pos, target, queries, q_self, q_docs)
+        out = []
+        for qid, row_s, row_p in zip(query_ids, scores, pos):
+            order = np.argsort(-row_s, kind="stable")
+            taken = 0
+            for j in order:
+                if row_p[j] < 0 or taken == max_neighbors or row_s[j] < threshold:
+                    break
+                other = target.id_at(row_p[j])
+                if other == qid or other not in eligible:
+                    continue
+                out.append((qid, other, float(row_s[j])))
+                taken += 1
+        return out
+
+    def _normalize(self, raw: np.ndarray, pos: np.ndarray, target: LateInteractionIndex,
+                   queries: list[np.ndarray], q_self: np.ndarray | None,
+                   q_docs: list[np.ndarray] | None) -> np.ndarray:
+        """Normalised scores for ``raw[i, j]`` = query ``i`` against ``target`` text ``pos[i, j]``."""
+        if self.normalization == "mean":
+            return normalize_scores(raw, "mean", query_lengths=np.array([len(q) for q in queries]))
+        forward = normalize_scores(raw, "self", self_scores=q_self)
+        if self.normalization == "self":
+            return forward
+        backward = np.zeros_like(forward)
+        for i, row in enumerate(pos):
+            ids = [target.id_at(p) for p in row if p >= 0]
+            rev = _pairwise_maxsim([self.queries.embedding(t) for t in ids], [q_docs[i]] * len(ids))
+            backward[i, : len(ids)] = rev / np.maximum([self._self[t] for t in ids], 1e-6)
+        return np.where(pos >= 0, (forward + np.clip(backward, 0.0, 1.0)) / 2, -np.inf)
+
+    def _link_result(self, mention: str, scores: np.ndarray, pos: np.ndarray, top_k: int,
+                     threshold: float) -> LinkResult:
+        order = [j for j in np.argsort(-scores, kind="stable") if pos[j] >= 0][:top_k]
+        ranked = [Match(self.docs.id_at(pos[j]), self.docs.id_at(pos[j]), float(scores[j])) for j in order]
+        passed = tuple(m for m in ranked if m.score >= threshold)
+        return LinkResult(mention, passed, ranked[0] if ranked else None)
+
+    def _keys(self, names: list[str], what: str) -> list[str]:
+        keys = [normalize_name(n) for n in names]
+        for i, key in enumerate(keys):
+            if not key:
+                raise InputError(f"{what} #{i} {names[i]!r} has no letters or digits; drop it")
+        return keys
+
+    def _check_lengths(self, keys: list[str], is_query: bool) -> None:
+        limit = self.model.max_length(is_query)
+        for i, n in enumerate(self.model.token_lengths(keys, is_query)):
+            if n > limit:
+                kind = "query" if is_query else "document"
+                raise InputError(
+                    f"{keys[i][:60]!r} is {n} tokens long, over the model's {kind} length of {limit}; "
+                    "shorten the name (entity names are short) or load the model with a larger length"
+                )
+
+    def save(self, folder: str | Path) -> None:
+        """Write the index into ``folder`` (``config.json`` last, so a crash leaves the old one)."""
+        folder = Path(folder)
+        self.docs.save(folder / "docs")
+        self.queries.save(folder / "queries")
+        atomic_save_npy(folder / "self_scores.npy", np.array([self._self[i] for i in self.docs.ids], np.float32))
+        atomic_write_json(folder / "config.json", {
+            "format_version": FORMAT_VERSION, "kglink_version": __version__, "kind": "entity_index",
+            "model": self.model.name, "model_format": self.model.config.format, "dim": self.model.dim,
+            "normalization": self.normalization, "threshold": self.threshold, "n_nodes": len(self)})
+
+    @classmethod
+    def load(cls, folder: str | Path, model: LateInteractionModel | None = None) -> EntityIndex:
+        """Load a saved index; ``model=None`` loads the model it was built with."""
+        folder = Path(folder)
+        config = read_artifact_json(folder / "config.json", "entity index config")
+        model = model or LateInteractionModel.from_pretrained(config["model"])
+        if (model.name, model.dim) != (config["model"], config["dim"]):
+            raise IndexMismatchError(
+                f"{folder} was built with model {config['model']!r} (dim {config['dim']}), not "
+                f"{model.name!r} (dim {model.dim}); load it with that model or rebuild the graph"
+            )
+        entities = cls(model, normalization=config["normalization"], threshold=config["threshold"])
+        entities.docs, _ = LateInteractionIndex.load(folder / "docs")
+        entities.queries, _ = LateInteractionIndex.load(folder / "queries")
+        scores = load_npy(folder / "self_scores.npy", "self scores")
+        if len(scores) != len(entities.docs) or entities.docs.ids != entities.queries.ids:
+            raise IndexMismatchError(f"{folder}: documents, queries and self scores disagree; rebuild")
+        entities._self = dict(zip(entities.docs.ids, scores.tolist()))
+        return entities
+
+
+def check_threshold(threshold: float) -> float:
+    """Return ``threshold`` as a float, or raise if it is outside [0, 1]."""
+    if not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
+        raise InputError(f"threshold must be a number in [0, 1], got {threshold!r}")
+    return float(threshold)
+
+
+def _pairwise_maxsim(queries: Sequence[np.ndarray], docs: Sequence[np.ndarray]) -> np.ndarray:
+    """Raw MaxSim of ``queries[i]`` against ``docs[i]`` for each ``i``."""
+    if not len(queries):
+        return np.zeros(0, dtype=np.float32)
+    q_tokens, q_offsets = pack(queries)
+    d_tokens, d_offsets = pack(docs)
+    cands = [np.array([i]) for i in range(len(queries))]
+    return maxsim_candidates(q_tokens, q_offsets, d_tokens, d_offsets, cands, 1)[0][:, 0]

@@ -1,0 +1,326 @@
+"""The knowledge graph: entity and passage nodes in one undirected ``networkx.Graph``.
+
+Node keys are readable strings: ``"e:" + normalize_name(name)`` for an entity and
+``"p:" + passage id`` for a passage; the node attribute ``kind`` is ``"entity"`` or
+``"passage"``. Edges have a ``kind`` too:
+
+* ``"relation"`` between two entities that share OpenIE triples: ``predicates``
+  (sorted distinct, either direction), ``count`` (triples), ``passages``, ``weight = count``;
+* ``"mention"`` between a passage and each entity in it, ``weight = 1.0``;
+* ``"synonym"`` between two entities judged synonyms: ``score``, ``weight = score``.
+
+A ``Graph`` holds one edge per pair, so a synonym pair that already has a relation
+edge keeps ``kind="relation"`` (and its weight) and gets a ``synonym_score``
+attribute instead; :meth:`KnowledgeGraph.synonyms` reports both forms.
+
+>>> from kglink.openie import OpenIEData, OpenIEDoc, Passage
+>>> doc = OpenIEDoc(Passage("p1", "", "Ann met Bob."), ("Ann",), (("Ann", "met", "Bob"),))
+>>> kg = KnowledgeGraph.from_openie(OpenIEData((doc,), "v1", 0))
+>>> kg.entity_names()
+['ann', 'bob']
+>>> kg.graph.edges["e:ann", "e:bob"]["predicates"]
+['met']
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from kglink._version import __version__
+from kglink.errors import ArtifactError, InputError
+from kglink.io import atomic_write_bytes, atomic_write_json, read_json
+from kglink.openie import OpenIEData
+from kglink.results import SynonymPair
+from kglink.text import normalize_name
+
+logger = logging.getLogger(__name__)
+
+ENTITY_PREFIX = "e:"
+PASSAGE_PREFIX = "p:"
+FORMAT_VERSION = 1
+GRAPH_FILE = "graph.json"
+CONFIG_FILE = "graph_config.json"
+# Passage nodes have an "id" attribute, so node keys are stored under "node", not "id".
+_NODE_LINK = {"edges": "edges", "name": "node"}
+_REBUILD = "rebuild it with `kglink build`"
+_BUILD_COUNTS = ("malformed_triples", "skipped_triples", "skipped_names")
+
+
+class KnowledgeGraph:
+    """Entities, passages and the relation, mention and synonym edges between them.
+
+    Parameters
+    ----------
+    graph : networkx.Graph, optional
+        An existing graph in this module's layout; empty if omitted. Exposed as ``.graph``.
+    """
+
+    def __init__(self, graph: nx.Graph | None = None) -> None:
+        self.graph = nx.Graph() if graph is None else graph
+
+    def __repr__(self) -> str:
+        s = self.stats()
+        return f"KnowledgeGraph(entities={s['entities']}, passages={s['passages']})"
+
+    @staticmethod
+    def entity_node(name: str) -> str:
+        """Node key of an entity name: ``"e:" + normalize_name(name)``.
+
+        >>> KnowledgeGraph.entity_node("Leland Stanford Jr.")
+        'e:leland stanford jr'
+        """
+        key = normalize_name(name)
+        if not key:
+            raise InputError(f"entity name {name!r} has no letters or digits; it has no node")
+        return ENTITY_PREFIX + key
+
+    @staticmethod
+    def passage_node(passage_id: str) -> str:
+        """Node key of a passage id: ``"p:" + passage_id``."""
+        return PASSAGE_PREFIX + passage_id
+
+    @classmethod
+    def from_openie(cls, data: OpenIEData) -> KnowledgeGraph:
+        """Build the graph from OpenIE docs.
+
+        A doc's entities are its extracted entities plus the subjects and objects of
+        its triples; names that normalise to ``""`` are skipped, and so are triples
+        whose subject and object normalise to the same name (self-loops) or to ``""``.
+        """
+        kg = cls(_build(data))
+        logger.info("built %r from %d docs", kg, len(data.docs))
+        return kg
+
+    def entity_names(self) -> list[str]:
+        """Normalised names of all entity nodes (keys without ``"e:"``), sorted."""
+        return sorted(d["name"] for _, d in self.graph.nodes(data=True) if d["kind"] == "entity")
+
+    def passage_ids(self) -> list[str]:
+        """Ids of all passage nodes, sorted."""
+        return sorted(d["id"] for _, d in self.graph.nodes(data=True) if d["kind"] == "passage")
+
+    def add_synonyms(self, pairs: Iterable[SynonymPair]) -> int:
+        """Add synonym edges (or ``synonym_score`` on relation edges); return edges touched.
+
+        ``source`` and ``target`` are entity names as in :meth:`entity_names`. All pairs
+        are checked before any is added; a pair given again overwrites its score.
+        """
+        pairs = list(pairs)
+        keys = [self._synonym_key(pair, i) for i, pair in enumerate(pairs)]
+        for (u, v), pair in zip(keys, pairs):
+            score = float(pair.score)
+            edge = self.graph.get_edge_data(u, v)
+            if edge is None:
+                self.graph.add_edge(u, v, kind="synonym", score=score, weight=score)
+            elif edge["kind"] == "relation":
+                edge["synonym_score"] = score
+            else:
+                edge.update(score=score, weight=score)
+        return len(set(keys))
+
+    def _synonym_key(self, pair: SynonymPair, i: int) -> tuple[str, str]:
+        if not isinstance(pair, SynonymPair):
+            raise InputError(f"synonym pair #{i} is a {type(pair).__name__}, not a SynonymPair")
+        score = pair.score
+        if not isinstance(score, (int, float)) or not math.isfinite(score) or score < 0:
+            raise InputError(
+                f"synonym pair #{i} has score {score!r}; give a finite number >= 0 "
+                "(it becomes an edge weight)"
+            )
+        u, v = self._known_entity(pair.source), self._known_entity(pair.target)
+        if u == v:
+            raise InputError(f"synonym pair #{i} links {pair.source!r} to itself; drop it")
+        return (u, v) if u < v else (v, u)
+
+    def _known_entity(self, name: str) -> str:
+        key = self.entity_node(name)
+        if self.graph.nodes.get(key, {}).get("kind") != "entity":
+            raise InputError(f"entity {name!r} is not in the graph; use a name from entity_names()")
+        return key
+
+    def remove_synonyms(self) -> int:
+        """Drop every synonym edge and ``synonym_score``; return how many were removed."""
+        pure = [(u, v) for u, v, k in self.graph.edges(data="kind") if k == "synonym"]
+        self.graph.remove_edges_from(pure)
+        tagged = [d for *_, d in self.graph.edges(data=True) if "synonym_score" in d]
+        for d in tagged:
+            del d["synonym_score"]
+        return len(pure) + len(tagged)
+
+    def synonym_edges(self) -> list[tuple[str, str, float]]:
+        """``(u, v, score)`` node keys, ``u < v``, of synonym edges and of relation edges
+        carrying a ``synonym_score``, sorted."""
+        out = []
+        for u, v, d in self.graph.edges(data=True):
+            score = d.get("score") if d["kind"] == "synonym" else d.get("synonym_score")
+            if score is not None:
+                out.append((min(u, v), max(u, v), score))
+        return sorted(out)
+
+    def synonyms(self, name: str | None = None) -> list[SynonymPair]:
+        """Synonym pairs (both edge forms) by entity name, optionally only those of ``name``."""
+        key = None if name is None else self._known_entity(name)
+        n = len(ENTITY_PREFIX)
+        return [
+            SynonymPair(u[n:], v[n:], s)
+            for u, v, s in self.synonym_edges()
+            if key is None or key in (u, v)
+        ]
+
+    def stats(self) -> dict[str, int]:
+        """Counts of nodes and edges by kind, plus what the build skipped.
+
+        Keys: ``entities``, ``passages``, ``relation_edges``, ``mention_edges``,
+        ``synonym_edges`` (edges of kind synonym), ``relation_synonyms`` (relation
+        edges with a ``synonym_score``), ``triples`` (sum of relation counts),
+        ``malformed_triples``, ``skipped_triples``, ``skipped_names``.
+        """
+        g = self.graph
+        nodes = Counter(k for _, k in g.nodes(data="kind"))
+        edges = Counter(k for *_, k in g.edges(data="kind"))
+        return {
+            "entities": nodes["entity"],
+            "passages": nodes["passage"],
+            "relation_edges": edges["relation"],
+            "mention_edges": edges["mention"],
+            "synonym_edges": edges["synonym"],
+            "relation_synonyms": sum(1 for *_, x in g.edges(data="synonym_score") if x is not None),
+            "triples": sum(c for *_, c in g.edges(data="count", default=0)),
+            **{k: int(g.graph.get(k, 0)) for k in _BUILD_COUNTS},
+        }
+
+    def save(self, folder: str | os.PathLike) -> None:
+        """Write ``graph.json`` (node-link JSON) and ``graph_config.json`` atomically.
+
+        Read ``graph.json`` without kglink with::
+
+            networkx.node_link_graph(json.load(f), edges="edges", name="node")
+
+        (node keys sit under ``"node"`` because passage nodes have an ``id`` attribute).
+        """
+        folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"{folder} is a file; give a folder path to save the graph in")
+        data = nx.node_link_data(self.graph, **_NODE_LINK)
+        atomic_write_json(folder / GRAPH_FILE, data)
+        config = {"format_version": FORMAT_VERSION, "kglink_version": __version__}
+        atomic_write_json(folder / CONFIG_FILE, {**config, "kind": "knowledge_graph"})
+        logger.info("saved %r to %s", self, folder)
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> KnowledgeGraph:
+        """Load a graph written by :meth:`save`.
+
+        Raises
+        ------
+        ArtifactError
+            If the folder or a file is missing, corrupt, or of another format version.
+        """
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise ArtifactError(f"graph folder {folder} not found; build it with `kglink build`")
+        config = _read_artifact(folder / CONFIG_FILE, "graph config")
+        want = {"kind": "knowledge_graph", "format_version": FORMAT_VERSION}
+        got = {k: config.get(k) for k in want} if isinstance(config, dict) else config
+        if got != want:
+            raise ArtifactError(
+                f"{folder / CONFIG_FILE} has {got}, kglink reads {want}; {_REBUILD}"
+            )
+        data = _read_artifact(folder / GRAPH_FILE, "graph file")
+        try:
+            graph = nx.node_link_graph(data, **_NODE_LINK)
+            bad = [n for n, k in graph.nodes(data="kind") if k not in ("entity", "passage")]
+        except (KeyError, TypeError, AttributeError, ValueError, nx.NetworkXError) as e:
+            raise ArtifactError(f"{folder / GRAPH_FILE} is corrupt ({e!r}); {_REBUILD}") from None
+        if bad or graph.is_directed() or graph.is_multigraph():
+            raise ArtifactError(f"{folder / GRAPH_FILE} is not a kglink graph; {_REBUILD}")
+        return cls(graph)
+
+    def export_graphml(self, path: str | os.PathLike) -> None:
+        """Write the graph as GraphML (for Gephi, Cytoscape, ...) atomically.
+
+        GraphML has no list type, so list attributes (``surface_forms``, ``passages``,
+        ``predicates``) are JSON-encoded strings; ``networkx.read_graphml(path)`` reads
+        the file back and ``json.loads`` restores them.
+        """
+        copy = self.graph.copy()
+        for attrs in [copy.graph, *(d for _, d in copy.nodes(data=True))]:
+            _json_lists(attrs)
+        for *_, attrs in copy.edges(data=True):
+            _json_lists(attrs)
+        buf = io.BytesIO()
+        nx.write_graphml(copy, buf)
+        atomic_write_bytes(path, buf.getvalue())
+
+
+def _build(data: OpenIEData) -> nx.Graph:
+    """Passage nodes, entity nodes with their mention edges, then relation edges."""
+    graph = nx.Graph(layout=data.layout, malformed_triples=data.malformed_triples)
+    names: dict[str, list[tuple[str, str]]] = defaultdict(list)  # key -> [(surface, pid)]
+    relations: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)  # [(pred, pid)]
+    skipped = 0
+    for doc in data.docs:
+        p = doc.passage
+        graph.add_node(PASSAGE_PREFIX + p.id, kind="passage", id=p.id, title=p.title, text=p.text)
+        surfaces = list(doc.entities)
+        for s, predicate, o in doc.triples:
+            a, b = sorted((normalize_name(s), normalize_name(o)))
+            if a and a != b:
+                relations[a, b].append((predicate, p.id))
+                surfaces += [s, o]
+            else:
+                skipped += 1
+        for surface in surfaces:
+            names[normalize_name(surface)].append((surface, p.id))
+    skipped_names = len(names.pop("", []))
+    mentions = []
+    for key, seen in sorted(names.items()):
+        passages = _distinct(seen, 1)
+        graph.add_node(
+            ENTITY_PREFIX + key,
+            kind="entity",
+            name=key,
+            surface_forms=_distinct(seen, 0),
+            passages=passages,
+        )
+        mentions += [(PASSAGE_PREFIX + pid, ENTITY_PREFIX + key) for pid in passages]
+    graph.add_edges_from(mentions, kind="mention", weight=1.0)
+    for (a, b), seen in sorted(relations.items()):
+        graph.add_edge(
+            ENTITY_PREFIX + a,
+            ENTITY_PREFIX + b,
+            kind="relation",
+            predicates=_distinct(seen, 0),
+            count=len(seen),
+            passages=_distinct(seen, 1),
+            weight=float(len(seen)),
+        )
+    graph.graph.update(skipped_triples=skipped, skipped_names=skipped_names)
+    return graph
+
+
+def _distinct(pairs: list[tuple[str, str]], i: int) -> list[str]:
+    return sorted({pair[i] for pair in pairs})
+
+
+def _json_lists(attrs: dict[str, Any]) -> None:
+    for k, v in attrs.items():
+        if isinstance(v, (list, tuple, dict)):
+            attrs[k] = json.dumps(v, ensure_ascii=False)
+
+
+def _read_artifact(path: Path, what: str) -> Any:
+    try:
+        return read_json(path, what)
+    except InputError as e:
+        raise ArtifactError(f"{e}; the graph folder is damaged, {_REBUILD}") from None

@@ -1,0 +1,224 @@
+"""A late-interaction index: token vectors per text, faiss candidates, exact MaxSim rerank.
+
+This is the one module that imports ``faiss``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from kglink import __version__
+from kglink.errors import ArtifactError, IndexMismatchError, InputError
+from kglink.io import atomic_save_npy, atomic_write_json, load_npy, read_artifact_json
+from kglink.maxsim import maxsim_candidates, maxsim_topk, pack
+from kglink.results import SearchResult
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+
+
+class LateInteractionIndex:
+    """Token matrices of many texts, searchable by MaxSim.
+
+    Candidates come from faiss over the token vectors: an exact inner-product index
+    up to ``approximate_above`` tokens, an IVF index (``nprobe`` lists) above. Each
+    query token fetches its ``candidate_tokens`` nearest tokens; the texts they belong
+    to are rescored by exact MaxSim. Indexes of at most ``exhaustive_below`` texts
+    skip faiss and score every text (on ``device``: ``None`` picks cuda when there is one).
+
+    Examples
+    --------
+    >>> index = LateInteractionIndex()
+    >>> index.add([np.eye(2, dtype=np.float32), np.eye(2, dtype=np.float32)[:1]], ["ab", "a"])
+    >>> [(r.text, r.score) for r in index.search(np.eye(2, dtype=np.float32)[1:], top_k=2)]
+    [('ab', 1.0), ('a', 0.0)]
+    """
+
+    def __init__(
+        self,
+        *,
+        candidate_tokens: int = 64,
+        approximate_above: int = 200_000,
+        nprobe: int = 32,
+        exhaustive_below: int = 2_000,
+        device: str | None = None,
+    ) -> None:
+        self.device = device
+        self.candidate_tokens = candidate_tokens
+        self.approximate_above = approximate_above
+        self.nprobe = nprobe
+        self.exhaustive_below = exhaustive_below
+        self._tokens = np.zeros((0, 0), dtype=np.float16)
+        self._offsets = np.zeros(1, dtype=np.int64)
+        self._ids: list[str] = []
+        self._texts: list[str] = []
+        self._pos: dict[str, int] = {}
+        self._faiss = None
+        self.scored_pairs = 0  # exact (query, text) MaxSim scores computed so far
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @property
+    def dim(self) -> int | None:
+        """Token vector size, ``None`` while empty."""
+        return self._tokens.shape[1] if len(self._ids) else None
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._ids)
+
+    def id_at(self, position: int) -> str:
+        """The id of the text at ``position`` (as returned by :meth:`search_arrays`)."""
+        return self._ids[position]
+
+    def text(self, doc_id: str) -> str:
+        return self._texts[self._position(doc_id)]
+
+    def embedding(self, doc_id: str) -> np.ndarray:
+        """The stored (float16) token matrix of one text, as float32."""
+        i = self._position(doc_id)
+        return self._tokens[self._offsets[i] : self._offsets[i + 1]].astype(np.float32)
+
+    def add(self, embeddings: Sequence[np.ndarray], texts: Sequence[str],
+            ids: Sequence[str] | None = None) -> None:
+        """Add texts with their token matrices; ``ids`` default to running numbers."""
+        ids = [str(len(self._ids) + i) for i in range(len(texts))] if ids is None else list(ids)
+        if not (len(embeddings) == len(texts) == len(ids)):
+            raise InputError(f"got {len(embeddings)} embeddings, {len(texts)} texts, {len(ids)} ids")
+        if not texts:
+            return
+        dupes = [i for i in ids if i in self._pos] or _duplicates(ids)
+        if dupes:
+            raise InputError(f"ids already in the index: {dupes[:5]}; remove them first")
+        tokens, offsets = pack(embeddings)
+        if self.dim is not None and tokens.shape[1] != self.dim:
+            raise IndexMismatchError(f"embeddings have dim {tokens.shape[1]}, index has {self.dim}")
+        base = len(self._tokens)
+        self._tokens = np.concatenate([self._tokens.reshape(-1, tokens.shape[1]), tokens.astype(np.float16)])
+        self._offsets = np.concatenate([self._offsets, offsets[1:] + base])
+        self._pos.update((doc_id, len(self._ids) + i) for i, doc_id in enumerate(ids))
+        self._ids += ids
+        self._texts += list(texts)
+        if self._faiss is not None and self._faiss.ntotal == base and len(self._tokens) <= self.approximate_above:
+            self._faiss.add(np.ascontiguousarray(tokens, dtype=np.float32))
+        else:
+            self._faiss = None
+
+    def remove(self, ids: Sequence[str]) -> None:
+        """Remove texts by id; unknown ids raise :class:`InputError`."""
+        drop = {self._position(i) for i in ids}
+        keep = [i for i in range(len(self._ids)) if i not in drop]
+        lengths = np.diff(self._offsets)[keep]
+        rows = np.concatenate([np.arange(self._offsets[i], self._offsets[i + 1]) for i in keep]) if keep else []
+        self._tokens = self._tokens[rows]
+        self._offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        self._ids = [self._ids[i] for i in keep]
+        self._texts = [self._texts[i] for i in keep]
+        self._pos = {doc_id: i for i, doc_id in enumerate(self._ids)}
+        self._faiss = None
+
+    def search(self, queries: np.ndarray | Sequence[np.ndarray], top_k: int = 10):
+        """Top-``k`` texts by raw MaxSim: a list of results, or one list per query."""
+        single = isinstance(queries, np.ndarray)
+        scores, idx = self.search_arrays([queries] if single else list(queries), top_k)
+        out = [
+            [SearchResult(self._ids[j], self._texts[j], float(s)) for s, j in zip(row_s, row_i) if j >= 0]
+            for row_s, row_i in zip(scores, idx)
+        ]
+        return out[0] if single else out
+
+    def search_arrays(self, queries: Sequence[np.ndarray], top_k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Like :meth:`search` but returns ``(scores, positions)`` arrays, -1 where fewer hits."""
+        if not len(self._ids):
+            raise InputError("the index is empty; add texts before searching")
+        if queries and queries[0].shape[1] != self.dim:
+            raise IndexMismatchError(f"query dim {queries[0].shape[1]} != index dim {self.dim}")
+        q_tokens, q_offsets = pack(queries)
+        if len(self._ids) <= self.exhaustive_below:
+            scores, idx = maxsim_topk((q_tokens, q_offsets), (self._tokens, self._offsets), top_k,
+                                      device=self.device)
+            self.scored_pairs += len(queries) * len(self._ids)
+            return _pad_columns(scores, idx, top_k)
+        cands = self.candidates(q_tokens, q_offsets)
+        self.scored_pairs += sum(len(c) for c in cands)
+        return maxsim_candidates(q_tokens, q_offsets, self._tokens, self._offsets, cands, top_k)
+
+    def candidates(self, q_tokens: np.ndarray, q_offsets: np.ndarray) -> list[np.ndarray]:
+        """Per query, the positions of texts whose tokens are near the query's, by faiss."""
+        k = min(self.candidate_tokens, len(self._tokens))
+        _, hits = self._faiss_index().search(np.ascontiguousarray(q_tokens, dtype=np.float32), k)
+        owner = np.searchsorted(self._offsets, hits, side="right") - 1
+        owner[hits < 0] = -1
+        return [np.unique(owner[a:b][owner[a:b] >= 0]) for a, b in zip(q_offsets[:-1], q_offsets[1:])]
+
+    def _faiss_index(self):
+        import faiss
+
+        if self._faiss is None:
+            vectors = np.ascontiguousarray(self._tokens, dtype=np.float32)
+            n, dim = vectors.shape
+            if n <= self.approximate_above:
+                index = faiss.IndexFlatIP(dim)
+            else:
+                nlist = int(min(65536, max(64, 4 * np.sqrt(n))))
+                index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), nlist, faiss.METRIC_INNER_PRODUCT)
+                sample = vectors[np.random.default_rng(0).choice(n, min(n, 64 * nlist), replace=False)]
+                index.train(sample)
+                index.nprobe = self.nprobe
+                logger.info("trained IVF index: %d tokens, %d lists", n, nlist)
+            index.add(vectors)
+            self._faiss = index
+        return self._faiss
+
+    def _position(self, doc_id: str) -> int:
+        try:
+            return self._pos[doc_id]
+        except KeyError:
+            raise InputError(f"id {doc_id!r} is not in the index") from None
+
+    def save(self, folder: str | Path, meta: dict | None = None) -> None:
+        """Write ``tokens.npy`` (float16), ``offsets.npy``, ``docs.json``, ``config.json``."""
+        folder = Path(folder)
+        atomic_save_npy(folder / "tokens.npy", self._tokens)
+        atomic_save_npy(folder / "offsets.npy", self._offsets)
+        atomic_write_json(folder / "docs.json", {"ids": self._ids, "texts": self._texts})
+        config = {"format_version": FORMAT_VERSION, "kglink_version": __version__, "kind": "late_interaction_index",
+                  "dim": self.dim, "n_docs": len(self._ids), "n_tokens": len(self._tokens),
+                  "candidate_tokens": self.candidate_tokens, "approximate_above": self.approximate_above,
+                  "nprobe": self.nprobe, "exhaustive_below": self.exhaustive_below, **(meta or {})}
+        atomic_write_json(folder / "config.json", config)  # written last: marks the folder complete
+
+    @classmethod
+    def load(cls, folder: str | Path) -> tuple[LateInteractionIndex, dict]:
+        """Load an index folder; returns ``(index, config)``."""
+        folder = Path(folder)
+        config = read_artifact_json(folder / "config.json", "index config")
+        if config.get("format_version") != FORMAT_VERSION:
+            raise ArtifactError(f"{folder}: index format {config.get('format_version')} is not {FORMAT_VERSION}")
+        index = cls(**{k: config[k] for k in ("candidate_tokens", "approximate_above", "nprobe", "exhaustive_below")})
+        docs = read_artifact_json(folder / "docs.json", "index documents")
+        index._tokens = load_npy(folder / "tokens.npy", "index tokens")
+        index._offsets = load_npy(folder / "offsets.npy", "index offsets")
+        index._ids, index._texts = list(docs["ids"]), list(docs["texts"])
+        index._pos = {doc_id: i for i, doc_id in enumerate(index._ids)}
+        if len(index._offsets) != len(index._ids) + 1 or index._offsets[-1] != len(index._tokens):
+            raise ArtifactError(f"{folder}: tokens, offsets and docs.json disagree; rebuild the index")
+        return index, config
+
+
+def _pad_columns(scores: np.ndarray, idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Widen top-k arrays to ``k`` columns with ``-inf`` / ``-1`` when there were fewer texts."""
+    missing = k - scores.shape[1]
+    return (np.pad(scores, ((0, 0), (0, missing)), constant_values=-np.inf),
+            np.pad(idx, ((0, 0), (0, missing)), constant_values=-1))
+
+
+def _duplicates(ids: list[str]) -> list[str]:
+    seen: set[str] = set()
+    return [i for i in ids if i in seen or seen.add(i)]

