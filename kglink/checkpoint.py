@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import string
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -89,8 +91,9 @@ def load_checkpoint(name_or_path: str | None, dtype: torch.dtype) -> Checkpoint:
         raise ModelLoadError(f"{path} has no config.json; it is not a transformers checkpoint")
     fmt = detect_format(path)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        encoder = AutoModel.from_pretrained(path, dtype=dtype)
+        with _quiet_transformers():  # no weight-loading bar; HF_ColBERT's linear.weight is expected
+            tokenizer = AutoTokenizer.from_pretrained(path)
+            encoder = AutoModel.from_pretrained(path, dtype=dtype)
     except (OSError, ValueError) as e:
         raise ModelLoadError(f"could not load the encoder in {path}: {e}") from None
     encoder.eval()
@@ -104,6 +107,21 @@ def load_checkpoint(name_or_path: str | None, dtype: torch.dtype) -> Checkpoint:
         projection = projection.to(dtype).eval()
     logger.info("loaded %s checkpoint from %s", fmt, path)
     return Checkpoint(path, tokenizer, encoder, projection, config)
+
+
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def detect_format(path: Path) -> str:

@@ -39,6 +39,11 @@ class EntityIndex:
         ``"self"`` (HippoRAG v1, default), ``"mean"`` or ``"symmetric"``.
     threshold
         Default score a link or synonym must reach, in [0, 1].
+    exhaustive_below
+        :meth:`synonym_pairs` scores all pairs exactly up to this many nodes (quadratic:
+        about 100 s for 19k names on 2 CPU cores, seconds on a GPU); above it, it scores
+        the candidates faiss finds for each node's tokens. ``None``: 200,000 when the
+        model runs on a GPU, else 5,000.
 
     Examples
     --------
@@ -52,7 +57,7 @@ class EntityIndex:
     """
 
     def __init__(self, model: LateInteractionModel, *, normalization: str = "self",
-                 threshold: float = 0.8) -> None:
+                 threshold: float = 0.8, exhaustive_below: int | None = None) -> None:
         if normalization not in LINK_NORMALIZATIONS:
             raise InputError(
                 f"normalization must be one of {LINK_NORMALIZATIONS}, got {normalization!r} "
@@ -61,7 +66,10 @@ class EntityIndex:
         self.model = model
         self.normalization = normalization
         self.threshold = check_threshold(threshold)
-        self.docs = LateInteractionIndex()
+        if exhaustive_below is None:
+            exhaustive_below = 200_000 if model.device.type == "cuda" else 5_000
+        self.exhaustive_below = exhaustive_below
+        self.docs = LateInteractionIndex(device=model.device)
         self.queries = LateInteractionIndex(exhaustive_below=0)
         self._self: dict[str, float] = {}
         self.pairs_scored = 0  # exact (query, node) scores computed by the last synonym_pairs call
@@ -80,11 +88,11 @@ class EntityIndex:
             return []
         self._check_lengths(new, is_query=False)
         self._check_lengths(new, is_query=True)
-        docs = self.model.encode_documents(new)
-        queries = self.model.encode_query(new)
+        queries, docs = self.model.encode_both(new)
         self.docs.add(docs, new, new)
         self.queries.add(queries, new, new)
-        self._self.update(zip(new, _pairwise_maxsim(queries, docs)))
+        stored = ([self.queries.embedding(i) for i in new], [self.docs.embedding(i) for i in new])
+        self._self.update(zip(new, _pairwise_maxsim(*stored)))  # from the float16 vectors kept
         logger.info("added %d entity names (%d tokens)", len(new), sum(len(d) for d in docs))
         return new
 
@@ -105,10 +113,12 @@ class EntityIndex:
         mentions = check_names(mentions, "mention")
         keys = self._keys(mentions, "mention")
         self._check_lengths(keys, is_query=True)
-        queries = self.model.encode_query(keys)
+        if self.normalization == "mean":
+            queries, m_docs = self.model.encode_query(keys), None
+        else:
+            queries, m_docs = self.model.encode_both(keys)
         wide = 4 * top_k if self.normalization == "symmetric" else top_k
         raw, pos = self.docs.search_arrays(queries, wide)
-        m_docs = self.model.encode_documents(keys) if self.normalization in ("self", "symmetric") else None
         m_self = _pairwise_maxsim(queries, m_docs) if m_docs is not None else None
         scores = self._normalize(raw, pos, self.docs, queries, m_self, m_docs)
         return [self._link_result(m, s, p, top_k, threshold) for m, s, p in zip(mentions, scores, pos)]
@@ -133,7 +143,7 @@ class EntityIndex:
             old = sorted(eligible.difference(new))
             found = self._neighbor_pairs(new, self.docs, threshold, max_neighbors, eligible)
             if new and old:
-                sub = LateInteractionIndex(exhaustive_below=self.docs.exhaustive_below)
+                sub = LateInteractionIndex()
                 sub.add([self.docs.embedding(n) for n in new], new, new)
                 found += self._neighbor_pairs(old, sub, threshold, max_neighbors, eligible)
         best: dict[tuple[str, str], float] = {}
@@ -148,7 +158,9 @@ class EntityIndex:
             return []
         queries = [self.queries.embedding(i) for i in query_ids]
         before = target.scored_pairs
-        raw, pos = target.search_arrays(queries, max_neighbors + 1)
+        exhaustive = len(target) <= self.exhaustive_below
+        skipped = len(target) - sum(t in eligible for t in target.ids)  # may take top slots
+        raw, pos = target.search_arrays(queries, max_neighbors + 1 + skipped, exhaustive=exhaustive)
         self.pairs_scored += target.scored_pairs - before
         q_docs = [self.docs.embedding(i) for i in query_ids] if self.normalization == "symmetric" else None
         q_self = np.array([self._self[i] for i in query_ids])

@@ -29,6 +29,7 @@ import json
 import logging
 import math
 import os
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -53,6 +54,7 @@ CONFIG_FILE = "graph_config.json"
 # Passage nodes have an "id" attribute, so node keys are stored under "node", not "id".
 _NODE_LINK = {"edges": "edges", "name": "node"}
 _REBUILD = "rebuild it with `kglink build`"
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _BUILD_COUNTS = ("malformed_triples", "skipped_triples", "skipped_names")
 
 
@@ -117,7 +119,7 @@ class KnowledgeGraph:
         """
         pairs = list(pairs)
         keys = [self._synonym_key(pair, i) for i, pair in enumerate(pairs)]
-        for (u, v), pair in zip(keys, pairs):
+        for (u, v), pair in zip(keys, pairs, strict=True):
             score = float(pair.score)
             edge = self.graph.get_edge_data(u, v)
             if edge is None:
@@ -251,13 +253,13 @@ class KnowledgeGraph:
 
         GraphML has no list type, so list attributes (``surface_forms``, ``passages``,
         ``predicates``) are JSON-encoded strings; ``networkx.read_graphml(path)`` reads
-        the file back and ``json.loads`` restores them.
+        the file back and ``json.loads`` restores them. Characters XML cannot hold
+        (control characters other than tab and newlines) become U+FFFD.
         """
         copy = self.graph.copy()
-        for attrs in [copy.graph, *(d for _, d in copy.nodes(data=True))]:
-            _json_lists(attrs)
-        for *_, attrs in copy.edges(data=True):
-            _json_lists(attrs)
+        nodes, edges = copy.nodes(data=True), copy.edges(data=True)
+        for attrs in [copy.graph, *(d for _, d in nodes), *(d for *_, d in edges)]:
+            _graphml_safe(attrs)
         buf = io.BytesIO()
         nx.write_graphml(copy, buf)
         atomic_write_bytes(path, buf.getvalue())
@@ -285,26 +287,14 @@ def _build(data: OpenIEData) -> nx.Graph:
     skipped_names = len(names.pop("", []))
     mentions = []
     for key, seen in sorted(names.items()):
-        passages = _distinct(seen, 1)
-        graph.add_node(
-            ENTITY_PREFIX + key,
-            kind="entity",
-            name=key,
-            surface_forms=_distinct(seen, 0),
-            passages=passages,
-        )
-        mentions += [(PASSAGE_PREFIX + pid, ENTITY_PREFIX + key) for pid in passages]
+        node, forms, passages = ENTITY_PREFIX + key, _distinct(seen, 0), _distinct(seen, 1)
+        graph.add_node(node, kind="entity", name=key, surface_forms=forms, passages=passages)
+        mentions += [(PASSAGE_PREFIX + pid, node) for pid in passages]
     graph.add_edges_from(mentions, kind="mention", weight=1.0)
     for (a, b), seen in sorted(relations.items()):
-        graph.add_edge(
-            ENTITY_PREFIX + a,
-            ENTITY_PREFIX + b,
-            kind="relation",
-            predicates=_distinct(seen, 0),
-            count=len(seen),
-            passages=_distinct(seen, 1),
-            weight=float(len(seen)),
-        )
+        count, ends = len(seen), (ENTITY_PREFIX + a, ENTITY_PREFIX + b)
+        attrs = {"predicates": _distinct(seen, 0), "count": count, "passages": _distinct(seen, 1)}
+        graph.add_edge(*ends, kind="relation", weight=float(count), **attrs)
     graph.graph.update(skipped_triples=skipped, skipped_names=skipped_names)
     return graph
 
@@ -313,10 +303,12 @@ def _distinct(pairs: list[tuple[str, str]], i: int) -> list[str]:
     return sorted({pair[i] for pair in pairs})
 
 
-def _json_lists(attrs: dict[str, Any]) -> None:
+def _graphml_safe(attrs: dict[str, Any]) -> None:
+    """JSON-encode lists and replace characters XML 1.0 cannot hold, in place."""
     for k, v in attrs.items():
         if isinstance(v, (list, tuple, dict)):
-            attrs[k] = json.dumps(v, ensure_ascii=False)
+            v = json.dumps(v, ensure_ascii=False)
+        attrs[k] = _XML_INVALID.sub("\ufffd", v) if isinstance(v, str) else v
 
 
 def _read_artifact(path: Path, what: str) -> Any:

@@ -43,7 +43,7 @@ class LateInteractionIndex:
         self,
         *,
         candidate_tokens: int = 64,
-        approximate_above: int = 200_000,
+        approximate_above: int = 50_000,
         nprobe: int = 32,
         exhaustive_below: int = 2_000,
         device: str | None = None,
@@ -53,7 +53,7 @@ class LateInteractionIndex:
         self.approximate_above = approximate_above
         self.nprobe = nprobe
         self.exhaustive_below = exhaustive_below
-        self._tokens = np.zeros((0, 0), dtype=np.float16)
+        self._tokens = np.zeros((0, 0), dtype=np.float32)  # float16-rounded, saved as float16
         self._offsets = np.zeros(1, dtype=np.int64)
         self._ids: list[str] = []
         self._texts: list[str] = []
@@ -81,9 +81,9 @@ class LateInteractionIndex:
         return self._texts[self._position(doc_id)]
 
     def embedding(self, doc_id: str) -> np.ndarray:
-        """The stored (float16) token matrix of one text, as float32."""
+        """The stored token matrix of one text (float32 holding float16-rounded values)."""
         i = self._position(doc_id)
-        return self._tokens[self._offsets[i] : self._offsets[i + 1]].astype(np.float32)
+        return self._tokens[self._offsets[i] : self._offsets[i + 1]]
 
     def add(self, embeddings: Sequence[np.ndarray], texts: Sequence[str],
             ids: Sequence[str] | None = None) -> None:
@@ -100,13 +100,14 @@ class LateInteractionIndex:
         if self.dim is not None and tokens.shape[1] != self.dim:
             raise IndexMismatchError(f"embeddings have dim {tokens.shape[1]}, index has {self.dim}")
         base = len(self._tokens)
-        self._tokens = np.concatenate([self._tokens.reshape(-1, tokens.shape[1]), tokens.astype(np.float16)])
+        rounded = tokens.astype(np.float16).astype(np.float32)
+        self._tokens = np.concatenate([self._tokens.reshape(-1, tokens.shape[1]), rounded])
         self._offsets = np.concatenate([self._offsets, offsets[1:] + base])
         self._pos.update((doc_id, len(self._ids) + i) for i, doc_id in enumerate(ids))
         self._ids += ids
         self._texts += list(texts)
         if self._faiss is not None and self._faiss.ntotal == base and len(self._tokens) <= self.approximate_above:
-            self._faiss.add(np.ascontiguousarray(tokens, dtype=np.float32))
+            self._faiss.add(rounded)
         else:
             self._faiss = None
 
@@ -133,14 +134,19 @@ class LateInteractionIndex:
         ]
         return out[0] if single else out
 
-    def search_arrays(self, queries: Sequence[np.ndarray], top_k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Like :meth:`search` but returns ``(scores, positions)`` arrays, -1 where fewer hits."""
+    def search_arrays(self, queries: Sequence[np.ndarray], top_k: int,
+                      exhaustive: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Like :meth:`search` but returns ``(scores, positions)`` arrays, -1 where fewer hits.
+
+        ``exhaustive=True`` scores every text exactly (bounded-memory blocks on ``device``),
+        ``False`` scores faiss candidates only; ``None`` decides by ``exhaustive_below``.
+        """
         if not len(self._ids):
             raise InputError("the index is empty; add texts before searching")
         if queries and queries[0].shape[1] != self.dim:
             raise IndexMismatchError(f"query dim {queries[0].shape[1]} != index dim {self.dim}")
         q_tokens, q_offsets = pack(queries)
-        if len(self._ids) <= self.exhaustive_below:
+        if exhaustive or (exhaustive is None and len(self._ids) <= self.exhaustive_below):
             scores, idx = maxsim_topk((q_tokens, q_offsets), (self._tokens, self._offsets), top_k,
                                       device=self.device)
             self.scored_pairs += len(queries) * len(self._ids)
@@ -161,13 +167,13 @@ class LateInteractionIndex:
         import faiss
 
         if self._faiss is None:
-            vectors = np.ascontiguousarray(self._tokens, dtype=np.float32)
+            vectors = self._tokens
             n, dim = vectors.shape
             if n <= self.approximate_above:
                 index = faiss.IndexFlatIP(dim)
             else:
                 nlist = int(min(65536, max(64, 4 * np.sqrt(n))))
-                index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), nlist, faiss.METRIC_INNER_PRODUCT)
+                index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
                 sample = vectors[np.random.default_rng(0).choice(n, min(n, 64 * nlist), replace=False)]
                 index.train(sample)
                 index.nprobe = self.nprobe
@@ -185,7 +191,7 @@ class LateInteractionIndex:
     def save(self, folder: str | Path, meta: dict | None = None) -> None:
         """Write ``tokens.npy`` (float16), ``offsets.npy``, ``docs.json``, ``config.json``."""
         folder = Path(folder)
-        atomic_save_npy(folder / "tokens.npy", self._tokens)
+        atomic_save_npy(folder / "tokens.npy", self._tokens.astype(np.float16))
         atomic_save_npy(folder / "offsets.npy", self._offsets)
         atomic_write_json(folder / "docs.json", {"ids": self._ids, "texts": self._texts})
         config = {"format_version": FORMAT_VERSION, "kglink_version": __version__, "kind": "late_interaction_index",
@@ -203,7 +209,7 @@ class LateInteractionIndex:
             raise ArtifactError(f"{folder}: index format {config.get('format_version')} is not {FORMAT_VERSION}")
         index = cls(**{k: config[k] for k in ("candidate_tokens", "approximate_above", "nprobe", "exhaustive_below")})
         docs = read_artifact_json(folder / "docs.json", "index documents")
-        index._tokens = load_npy(folder / "tokens.npy", "index tokens")
+        index._tokens = load_npy(folder / "tokens.npy", "index tokens").astype(np.float32)
         index._offsets = load_npy(folder / "offsets.npy", "index offsets")
         index._ids, index._texts = list(docs["ids"]), list(docs["texts"])
         index._pos = {doc_id: i for i, doc_id in enumerate(index._ids)}

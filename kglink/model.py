@@ -97,11 +97,13 @@ class LateInteractionModel:
 
     def encode_query(self, texts: str | Sequence[str], batch_size: int = 64) -> np.ndarray | list[np.ndarray]:
         """Encode queries; one ``[n_tokens, dim]`` float32 array per text (one array for a str)."""
-        return self._encode(texts, is_query=True, batch_size=batch_size)
+        out = self._encode([texts] if isinstance(texts, str) else texts, (True,), batch_size)[0]
+        return out[0] if isinstance(texts, str) else out
 
     def encode_documents(self, texts: str | Sequence[str], batch_size: int = 64) -> np.ndarray | list[np.ndarray]:
         """Encode documents (punctuation dropped, no padding vectors); one array per text."""
-        return self._encode(texts, is_query=False, batch_size=batch_size)
+        out = self._encode([texts] if isinstance(texts, str) else texts, (False,), batch_size)[0]
+        return out[0] if isinstance(texts, str) else out
 
     def token_lengths(self, texts: Sequence[str], is_query: bool) -> list[int]:
         """Untruncated token counts, markers and special tokens included."""
@@ -122,20 +124,38 @@ class LateInteractionModel:
             raise InputError(f"marker token {marker!r} is not in the tokenizer of {self._ckpt.path}")
         return mid
 
-    def _encode(self, texts: str | Sequence[str], is_query: bool, batch_size: int):
-        single = isinstance(texts, str)
-        texts = check_names([texts] if single else list(texts), "text")
-        ids = self._tokenize(texts, is_query)
+    def encode_both(self, texts: Sequence[str], batch_size: int = 64) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """``(encode_query(texts), encode_documents(texts))``, in one pass when the two share inputs.
+
+        For a plain encoder (no markers, no query expansion) the query and document
+        encodings come from the same forward pass and differ only in which tokens are
+        kept, so this halves the work of encoding entity names.
+        """
+        cfg = self.config
+        shared = (self._query_prefix_id == self._document_prefix_id and not cfg.query_expansion
+                  and cfg.query_length == cfg.document_length)
+        if not shared:
+            return self.encode_query(list(texts), batch_size), self.encode_documents(list(texts), batch_size)
+        queries, docs = self._encode(texts, (True, False), batch_size)
+        return queries, docs
+
+    def _encode(self, texts: Sequence[str], sides: tuple[bool, ...], batch_size: int) -> list[list[np.ndarray]]:
+        """One list of token matrices per side (True: query, False: document), one forward pass."""
+        texts = check_names(list(texts), "text")
+        ids = self._tokenize(texts, sides[0])
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-        out: list[np.ndarray | None] = [None] * len(ids)
+        out: list[list] = [[None] * len(ids) for _ in sides]  # sides share inputs (see encode_both)
         starts = range(0, len(order), batch_size)
         bar = tqdm(starts, desc="encoding", unit="batch", disable=not self.show_progress or len(starts) < 4)
         with torch.inference_mode():
             for start in bar:
                 batch = order[start : start + batch_size]
-                for i, emb in zip(batch, self._encode_batch([ids[i] for i in batch], is_query)):
-                    out[i] = emb
-        return out[0] if single else out
+                input_ids, attention, hidden = self._encode_batch([ids[i] for i in batch], sides[0])
+                for side, dest in zip(sides, out):
+                    keep = self._keep(input_ids, attention, side)
+                    for i, h, k in zip(batch, hidden, keep):
+                        dest[i] = h[k].numpy()
+        return out
 
     def _tokenize(self, texts: list[str], is_query: bool) -> list[list[int]]:
         prefix = self._query_prefix_id if is_query else self._document_prefix_id
@@ -143,7 +163,8 @@ class LateInteractionModel:
         ids = self._ckpt.tokenizer(texts, add_special_tokens=True, truncation=True, max_length=max_len)["input_ids"]
         return [x[:1] + [prefix] + x[1:] for x in ids] if prefix is not None else [list(x) for x in ids]
 
-    def _encode_batch(self, ids: list[list[int]], is_query: bool) -> list[np.ndarray]:
+    def _encode_batch(self, ids: list[list[int]], is_query: bool) -> tuple[torch.Tensor, ...]:
+        """Pad one batch and run it: ``(input_ids, attention, normalised hidden states)`` on CPU."""
         cfg, tok = self.config, self._ckpt.tokenizer
         expand = is_query and cfg.query_expansion
         width = cfg.query_length if expand else max(len(x) for x in ids)
@@ -156,14 +177,15 @@ class LateInteractionModel:
         if expand and cfg.attend_to_expansion:
             attention.fill_(1)
         hidden = self._forward(input_ids.to(self.device), attention.to(self.device))
-        if expand:  # expansion [MASK] vectors are scored even when not attended
-            keep = torch.ones_like(input_ids, dtype=torch.bool)
-        elif is_query:
-            keep = attention.bool()
-        else:
-            keep = attention.bool() & ~torch.isin(input_ids, self._skip_ids)
-        hidden = torch.nn.functional.normalize(hidden.float().cpu(), p=2, dim=-1)
-        return [h[k].numpy() for h, k in zip(hidden, keep)]
+        return input_ids, attention, torch.nn.functional.normalize(hidden.float().cpu(), p=2, dim=-1)
+
+    def _keep(self, input_ids: torch.Tensor, attention: torch.Tensor, is_query: bool) -> torch.Tensor:
+        """Which positions become output vectors."""
+        if is_query and self.config.query_expansion:  # [MASK] vectors are scored even when not attended
+            return torch.ones_like(input_ids, dtype=torch.bool)
+        if is_query:
+            return attention.bool()
+        return attention.bool() & ~torch.isin(input_ids, self._skip_ids)
 
     def _forward(self, input_ids: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
         token_types = torch.zeros_like(input_ids)

@@ -44,13 +44,13 @@ class Passage:
 
     @property
     def content(self) -> str:
-        """``"title\\ntext"`` (or just the text when there is no title), as HippoRAG 2 indexes it."""
+        """``"title\\ntext"`` (just the text if there is no title), as HippoRAG 2 indexes it."""
         return f"{self.title}\n{self.text}" if self.title else self.text
 
 
 @dataclass(frozen=True)
 class OpenIEDoc:
-    """A passage with the entity strings and ``(subject, predicate, object)`` triples found in it."""
+    """A passage with the entity strings and ``(subject, predicate, object)`` triples in it."""
 
     passage: Passage
     entities: tuple[str, ...]
@@ -149,10 +149,11 @@ def load_openie(
     malformed = sum(bad for _, bad in parsed)
     if malformed:
         logger.warning("%s: skipped %d malformed triples", path, malformed)
-    _warn_duplicates(docs, path)
+    texts = [d["passage"] for d in docs_raw]
+    _check_ids(docs, texts, path)
     if corpus is not None:
         passages = load_corpus(corpus) if isinstance(corpus, (str, os.PathLike)) else corpus
-        docs = _join_corpus(docs, [d["passage"] for d in docs_raw], list(passages))
+        docs = _join_corpus(docs, texts, list(passages))
     return OpenIEData(docs=tuple(docs), layout=layout, malformed_triples=malformed)
 
 
@@ -176,13 +177,10 @@ def _parse_doc(doc: Any, i: int, path: str | os.PathLike, layout: str) -> tuple[
         if not isinstance(doc.get(field), list):
             found = type(doc.get(field)).__name__ if field in doc else "missing"
             raise InputError(f"{where}['{field}'] is {found}, not a list; use [] for none")
-    entities = tuple(
-        dict.fromkeys(e.strip() for e in doc["extracted_entities"] if isinstance(e, str))
-    )
+    names = (e.strip() for e in doc["extracted_entities"] if isinstance(e, str))
+    entities = tuple(dict.fromkeys(name for name in names if name))
     triples, malformed = _parse_triples(doc["extracted_triples"])
-    return OpenIEDoc(
-        _doc_passage(doc, passage, layout), tuple(e for e in entities if e), triples
-    ), malformed
+    return OpenIEDoc(_doc_passage(doc, passage, layout), entities, triples), malformed
 
 
 def _parse_triples(items: list[Any]) -> tuple[tuple[Triple, ...], int]:
@@ -200,8 +198,6 @@ def _doc_passage(doc: dict[str, Any], passage: str, layout: str) -> Passage:
     pid = passage_id(passage)
     idx = doc.get("idx")
     if layout == "v2" and isinstance(idx, str) and idx.startswith("chunk-"):
-        if idx != pid:
-            logger.warning("doc idx %s is not md5 of its passage; keeping it", idx)
         pid = idx
     title = doc.get("title") if isinstance(doc.get("title"), str) else ""
     text = doc.get("text")
@@ -211,7 +207,11 @@ def _doc_passage(doc: dict[str, Any], passage: str, layout: str) -> Passage:
     return Passage(id=pid, title=title, text=text)
 
 
-def _warn_duplicates(docs: list[OpenIEDoc], path: str | os.PathLike) -> None:
+def _check_ids(docs: list[OpenIEDoc], raw: list[str], path: str | os.PathLike) -> None:
+    """Warn once about given ids that are not ``passage_id(passage)`` and about repeats."""
+    n_odd = sum(doc.passage.id != passage_id(text) for doc, text in zip(docs, raw, strict=True))
+    if n_odd:
+        logger.warning("%s: kept %d given idx values that are not md5 of the passage", path, n_odd)
     n_dup = len(docs) - len({d.passage.id for d in docs})
     if n_dup:
         logger.warning("%s: %d docs repeat an earlier passage; they share its node", path, n_dup)
@@ -221,7 +221,7 @@ def _join_corpus(docs: list[OpenIEDoc], raw: list[str], corpus: list[Passage]) -
     """Corpus order first (with or without an OpenIE doc), then OpenIE docs not in the corpus.
 
     ``raw`` holds each doc's OpenIE ``passage`` string; a corpus entry matches the first
-    doc whose passage is its ``title + "\n" + text``, else its ``text``.
+    doc whose passage is its ``title + "\\n" + text``, else its ``text``.
     """
     by_text: dict[str, int] = {}
     for i, passage in enumerate(raw):

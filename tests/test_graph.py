@@ -157,6 +157,12 @@ def test_graphml_roundtrip(kg: KnowledgeGraph, tmp_path: Path) -> None:
     assert isinstance(kg.graph.nodes["e:ann"]["surface_forms"], list)  # original untouched
 
 
+def test_graphml_replaces_characters_xml_cannot_hold(tmp_path: Path) -> None:
+    doc = OpenIEDoc(Passage("a", "T", "page\x0cbreak"), ("x",), ())
+    KnowledgeGraph.from_openie(OpenIEData((doc,), "v1", 0)).export_graphml(tmp_path / "g.graphml")
+    assert nx.read_graphml(tmp_path / "g.graphml").nodes["p:a"]["text"] == "page\ufffdbreak"
+
+
 def test_failed_save_keeps_old_folder(
     kg: KnowledgeGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -90,13 +90,15 @@ def test_load_v1(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     assert second.passage.content == P_BOB
 
 
-def test_load_v2_same_ids_as_v1(tmp_path: Path) -> None:
-    data = load_openie(write(tmp_path, v2_data()))
+def test_load_v2_same_ids_as_v1(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="kglink.openie"):
+        data = load_openie(write(tmp_path, v2_data()))
     assert data.layout == "v2"
     assert data.malformed_triples == 1
     first, second = data.docs
     assert first.passage == Passage(passage_id(P_ANN), "", P_ANN)
     assert second.passage.id == "chunk-given"  # a given idx is kept
+    assert "kept 1 given idx" in caplog.text
     v1 = load_openie(write(tmp_path, v1_data(), "v1.json"))
     assert v1.docs[0].passage.id == first.passage.id
 

@@ -1,0 +1,3 @@
+from kglink.cli import main
+
+main()

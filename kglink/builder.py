@@ -1,0 +1,120 @@
+"""From OpenIE JSON to a saved graph folder: graph + entity index + synonym edges.
+
+A graph folder holds ``graph.json`` / ``graph_config.json`` (the
+:class:`~kglink.graph.KnowledgeGraph`) and ``entities/`` (the
+:class:`~kglink.entities.EntityIndex` of its entity names). It is written into a
+temporary sibling folder and swapped in at the end, so a failed build leaves the
+previous folder as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kglink.entities import EntityIndex
+from kglink.errors import ArtifactError, InputError
+from kglink.graph import KnowledgeGraph
+from kglink.io import umask_value
+from kglink.model import LateInteractionModel
+from kglink.openie import load_openie
+
+logger = logging.getLogger(__name__)
+
+ENTITIES_DIR = "entities"
+
+
+@dataclass
+class GraphBundle:
+    """A knowledge graph with the entity index that links into it."""
+
+    graph: KnowledgeGraph
+    entities: EntityIndex
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def add_entities(self, names: list[str], threshold: float | None = None) -> int:
+        """Index new entity names and add synonym edges for the new-vs-all pairs only.
+
+        The names must already be entity nodes of ``graph``; returns the edges added.
+        """
+        new = self.entities.add(names)
+        pairs = self.entities.synonym_pairs(threshold, nodes=new)
+        return self.graph.add_synonyms(pairs)
+
+    def save(self, folder: str | os.PathLike) -> None:
+        """Write the bundle to ``folder``, replacing it only once everything is written."""
+        folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"{folder} is a file; give a folder path for the graph")
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        tmp.chmod(0o777 & ~umask_value())  # mkdtemp makes 0700
+        try:
+            self.graph.save(tmp)
+            self.entities.save(tmp / ENTITIES_DIR)
+            _swap_in(tmp, folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, model: LateInteractionModel | None = None) -> GraphBundle:
+        """Load a graph folder; ``model=None`` loads the model the index was built with."""
+        folder = Path(folder)
+        if not (folder / ENTITIES_DIR).is_dir():
+            raise ArtifactError(f"{folder} is not a kglink graph folder (no {ENTITIES_DIR}/); "
+                                "build one with `kglink build`")
+        graph = KnowledgeGraph.load(folder)
+        return cls(graph, EntityIndex.load(folder / ENTITIES_DIR, model))
+
+
+def build_graph(
+    openie: str | os.PathLike,
+    corpus: str | os.PathLike | None = None,
+    *,
+    model: LateInteractionModel | str | None = None,
+    threshold: float = 0.8,
+    normalization: str = "self",
+    max_neighbors: int = 100,
+    min_alnum_chars: int = 3,
+    device: str | None = None,
+) -> GraphBundle:
+    """Build a graph from HippoRAG OpenIE JSON (and its corpus) with synonym edges.
+
+    ``model`` is a loaded model, a checkpoint path / hub id, or ``None`` for the
+    embedded default. Synonym pairs follow :meth:`EntityIndex.synonym_pairs`.
+    """
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    data = load_openie(openie, corpus)
+    graph = KnowledgeGraph.from_openie(data)
+    timings["graph_s"] = time.perf_counter() - start
+    if not isinstance(model, LateInteractionModel):
+        model = LateInteractionModel.from_pretrained(model, device=device)
+    entities = EntityIndex(model, normalization=normalization, threshold=threshold)
+    start = time.perf_counter()
+    entities.add(graph.entity_names())
+    timings["encode_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    pairs = entities.synonym_pairs(threshold, max_neighbors, min_alnum_chars)
+    graph.add_synonyms(pairs)
+    timings["synonyms_s"] = time.perf_counter() - start
+    logger.info("built %r with %d synonym pairs", graph, len(pairs))
+    return GraphBundle(graph, entities, timings)
+
+
+def _swap_in(tmp: Path, folder: Path) -> None:
+    """Replace ``folder`` by ``tmp`` with two renames; the old folder is removed last."""
+    old = None
+    if folder.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=folder.parent))
+        os.rmdir(old)
+        os.replace(folder, old)
+    os.replace(tmp, folder)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,142 @@
+"""The ``kglink`` command line: a thin click layer over the Python API.
+
+Heavy imports (torch, transformers, faiss) happen inside the commands, so
+``kglink --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import asdict
+
+import click
+
+from kglink._version import __version__
+
+THRESHOLD = click.FloatRange(0.0, 1.0)
+
+
+def _echo_json(obj: object) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False))
+
+
+def _load(graph_dir: str):
+    from kglink.builder import GraphBundle
+
+    return GraphBundle.load(graph_dir)
+
+
+class _Group(click.Group):
+    """Turn kglink's own errors into one clear line and exit code 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from kglink.errors import KglinkError
+
+        try:
+            return super().invoke(ctx)
+        except KglinkError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="kglink")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+def main(verbose: bool) -> None:
+    """kglink: entity linking and KG synonymy with late interaction (ColBERT MaxSim)."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--openie", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="HippoRAG OpenIE JSON (v1 or v2 layout).")
+@click.option("--corpus", type=click.Path(exists=True, dir_okay=False), help="Corpus JSON: [{title, text}].")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Graph folder to write.")
+@click.option("--model", default=None, help="Checkpoint folder or hub id (default: the embedded model).")
+@click.option("--threshold", default=0.8, show_default=True, type=THRESHOLD, help="Synonym threshold.")
+@click.option("--normalization", default="self", show_default=True,
+              type=click.Choice(["self", "mean", "symmetric"]), help="Score normalisation.")
+@click.option("--device", default=None, help="cpu, cuda, cuda:N (default: cuda if available).")
+@click.option("--json", "as_json", is_flag=True, help="Print stats as one JSON object.")
+def build(openie, corpus, out, model, threshold, normalization, device, as_json) -> None:
+    """Build a graph, its entity index and synonym edges from OpenIE output."""
+    from kglink.builder import build_graph
+
+    bundle = build_graph(openie, corpus, model=model, threshold=threshold,
+                         normalization=normalization, device=device)
+    bundle.save(out)
+    stats = {**bundle.graph.stats(), **{k: round(v, 2) for k, v in bundle.timings.items()}, "out": out}
+    if as_json:
+        _echo_json(stats)
+    else:
+        click.echo(f"built {out}")
+        for key, value in stats.items():
+            click.echo(f"  {key:20} {value}")
+
+
+@main.command()
+@click.option("--graph", "graph_dir", required=True, type=click.Path(), help="Graph folder.")
+@click.argument("mentions", nargs=-1, required=True)
+@click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--threshold", default=None, type=THRESHOLD, help="Default: the graph's threshold.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per mention.")
+def link(graph_dir, mentions, top_k, threshold, as_json) -> None:
+    """Link MENTIONS to entity nodes of a graph."""
+    results = _load(graph_dir).entities.link(list(mentions), top_k=top_k, threshold=threshold)
+    for r in results:
+        if as_json:
+            _echo_json({"mention": r.mention, "linked": r.linked, "matches": [asdict(m) for m in r.matches],
+                        "best": asdict(r.best) if r.best else None})
+        elif r.linked:
+            click.echo(f"{r.mention}: " + ", ".join(f"{m.name} ({m.score:.3f})" for m in r.matches))
+        else:
+            best = f"; closest: {r.best.name} ({r.best.score:.3f})" if r.best else ""
+            click.echo(f"{r.mention}: no link{best}")
+
+
+@main.command()
+@click.option("--graph", "graph_dir", required=True, type=click.Path(), help="Graph folder.")
+@click.option("--node", default=None, help="Only the synonyms of this entity name.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per synonym pair.")
+def synonyms(graph_dir, node, as_json) -> None:
+    """List the synonym edges of a graph."""
+    from kglink.graph import KnowledgeGraph
+
+    for pair in KnowledgeGraph.load(graph_dir).synonyms(node):
+        if as_json:
+            _echo_json(asdict(pair))
+        else:
+            click.echo(f"{pair.score:.3f}  {pair.source}  <->  {pair.target}")
+
+
+@main.command()
+@click.option("--graph", "graph_dir", required=True, type=click.Path(), help="Graph folder.")
+@click.option("--json", "as_json", is_flag=True)
+def info(graph_dir, as_json) -> None:
+    """Show the counts of a graph and the model its index was built with."""
+    from kglink.graph import KnowledgeGraph
+    from kglink.io import read_artifact_json
+
+    stats = KnowledgeGraph.load(graph_dir).stats()
+    config = read_artifact_json(f"{graph_dir}/entities/config.json", "entity index config")
+    stats.update({k: config.get(k) for k in ("model", "dim", "normalization", "threshold")})
+    if as_json:
+        _echo_json(stats)
+    else:
+        for key, value in stats.items():
+            click.echo(f"{key:20} {value}")
+
+
+@main.command()
+@click.option("--graph", "graph_dir", required=True, type=click.Path(), help="Graph folder.")
+@click.option("--format", "fmt", default="graphml", show_default=True, type=click.Choice(["graphml"]))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="File to write.")
+def export(graph_dir, fmt, out) -> None:
+    """Export a graph for other tools (GraphML: Gephi, Cytoscape, networkx)."""
+    from kglink.graph import KnowledgeGraph
+
+    KnowledgeGraph.load(graph_dir).export_graphml(out)
+    click.echo(f"wrote {out}")
