@@ -32,8 +32,8 @@ _WHERE = {
     "build_graph": "builder",
     "load_corpus": "openie",
     "load_openie": "openie",
-    "maxsim": "maxsim",
-    "maxsim_reference": "maxsim",
+    "maxsim": "scores",
+    "maxsim_reference": "scores",
 }
 __all__ = ["__version__", *_WHERE]
 

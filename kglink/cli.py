@@ -60,13 +60,15 @@ def main(verbose: bool) -> None:
 @click.option("--normalization", default="self", show_default=True,
               type=click.Choice(["self", "mean", "symmetric"]), help="Score normalisation.")
 @click.option("--device", default=None, help="cpu, cuda, cuda:N (default: cuda if available).")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bars on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print stats as one JSON object.")
-def build(openie, corpus, out, model, threshold, normalization, device, as_json) -> None:
+def build(openie, corpus, out, model, threshold, normalization, device, progress, as_json) -> None:
     """Build a graph, its entity index and synonym edges from OpenIE output."""
     from kglink.builder import build_graph
+    from kglink.model import LateInteractionModel
 
-    bundle = build_graph(openie, corpus, model=model, threshold=threshold,
-                         normalization=normalization, device=device)
+    encoder = LateInteractionModel.from_pretrained(model, device=device, show_progress=progress)
+    bundle = build_graph(openie, corpus, model=encoder, threshold=threshold, normalization=normalization)
     bundle.save(out)
     stats = {**bundle.graph.stats(), **{k: round(v, 2) for k, v in bundle.timings.items()}, "out": out}
     if as_json:
@@ -100,12 +102,14 @@ def link(graph_dir, mentions, top_k, threshold, as_json) -> None:
 @main.command()
 @click.option("--graph", "graph_dir", required=True, type=click.Path(), help="Graph folder.")
 @click.option("--node", default=None, help="Only the synonyms of this entity name.")
+@click.option("--limit", default=None, type=click.IntRange(1), help="Only the N highest-scoring pairs.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per synonym pair.")
-def synonyms(graph_dir, node, as_json) -> None:
-    """List the synonym edges of a graph."""
+def synonyms(graph_dir, node, limit, as_json) -> None:
+    """List the synonym edges of a graph, best first."""
     from kglink.graph import KnowledgeGraph
 
-    for pair in KnowledgeGraph.load(graph_dir).synonyms(node):
+    pairs = sorted(KnowledgeGraph.load(graph_dir).synonyms(node), key=lambda p: (-p.score, p.source, p.target))
+    for pair in pairs[:limit]:
         if as_json:
             _echo_json(asdict(pair))
         else:

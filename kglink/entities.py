@@ -1,7 +1,7 @@
 """The entity index: node names encoded once, mentions linked, synonym pairs found.
 
 Scores are normalised to [0, 1] so that one threshold means the same for every
-name (see :func:`kglink.maxsim.normalize_scores`). Nodes are keyed by their
+name (see :func:`kglink.scores.normalize_scores`). Nodes are keyed by their
 HippoRAG-normalised name.
 """
 
@@ -17,7 +17,7 @@ from kglink import __version__
 from kglink.errors import IndexMismatchError, InputError
 from kglink.index import LateInteractionIndex
 from kglink.io import atomic_save_npy, atomic_write_json, load_npy, read_artifact_json
-from kglink.maxsim import maxsim_candidates, normalize_scores, pack
+from kglink.scores import maxsim_candidates, normalize_scores, pack
 from kglink.model import LateInteractionModel
 from kglink.results import LinkResult, Match, SynonymPair
 from kglink.text import alnum_count, check_names, normalize_name

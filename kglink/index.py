@@ -14,7 +14,7 @@ import numpy as np
 from kglink import __version__
 from kglink.errors import ArtifactError, IndexMismatchError, InputError
 from kglink.io import atomic_save_npy, atomic_write_json, load_npy, read_artifact_json
-from kglink.maxsim import maxsim_candidates, maxsim_topk, pack
+from kglink.scores import maxsim_candidates, maxsim_topk, pack
 from kglink.results import SearchResult
 
 logger = logging.getLogger(__name__)

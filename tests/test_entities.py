@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from kglink import EntityIndex, IndexMismatchError, InputError, LateInteractionModel
-from kglink.maxsim import maxsim_reference
+from kglink.scores import maxsim_reference
 from kglink.text import alnum_count
 
 WORDS = ["stanford", "university", "leland", "junior", "obama", "barack", "born", "hawaii", "the", "of"]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from kglink import ArtifactError, IndexMismatchError, InputError, LateInteractionIndex
-from kglink.maxsim import maxsim_reference
-from tests.test_maxsim import random_tokens
+from kglink.scores import maxsim_reference
+from tests.test_scores import random_tokens
 
 
 def test_quick_start(default_model):

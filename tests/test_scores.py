@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from kglink import InputError
-from kglink.maxsim import maxsim, maxsim_candidates, maxsim_reference, maxsim_topk, normalize_scores, pack
+from kglink.scores import maxsim, maxsim_candidates, maxsim_reference, maxsim_topk, normalize_scores, pack
 
 
 def random_tokens(rng, n, lo=1, hi=9, dim=12):

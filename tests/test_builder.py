@@ -1,0 +1,48 @@
+"""Building and saving graph bundles: atomic replace, incremental entities."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kglink import GraphBundle, InputError, build_graph
+
+SAMPLE = Path(__file__).resolve().parents[1] / "graphs" / "sample"
+
+
+@pytest.fixture(scope="module")
+def bundle(default_model) -> GraphBundle:
+    return build_graph(SAMPLE / "openie.json", SAMPLE / "corpus.json", model=default_model)
+
+
+def test_save_load_roundtrip(bundle, default_model, tmp_path):
+    bundle.save(tmp_path / "kg")
+    loaded = GraphBundle.load(tmp_path / "kg", default_model)
+    assert loaded.graph.stats() == bundle.graph.stats()
+    assert loaded.entities.docs.ids == bundle.entities.docs.ids
+    assert sorted(p.source for p in loaded.graph.synonyms()) == sorted(p.source for p in bundle.graph.synonyms())
+
+
+def test_failed_save_keeps_previous_folder(bundle, tmp_path, monkeypatch):
+    bundle.save(tmp_path / "kg")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "kg").iterdir() if p.is_file()}
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(type(bundle.entities), "save", boom)
+    with pytest.raises(OSError, match="disk full"):
+        bundle.save(tmp_path / "kg")
+    after = {p.name: p.read_bytes() for p in (tmp_path / "kg").iterdir() if p.is_file()}
+    assert after == before
+    assert [p.name for p in tmp_path.iterdir()] == ["kg"]  # no temporary folder left behind
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="is a file"):
+        bundle.save(tmp_path / "file")
+
+
+def test_every_entity_is_indexed_and_synonyms_pass_threshold(bundle):
+    assert bundle.entities.docs.ids == sorted(bundle.graph.entity_names(), key=bundle.entities.docs.ids.index)
+    assert set(bundle.entities.docs.ids) == set(bundle.graph.entity_names())
+    assert all(p.score >= 0.8 for p in bundle.graph.synonyms())
