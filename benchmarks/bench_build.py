@@ -46,8 +46,20 @@ def timed(fn, repeat: int = 3) -> float:
 
 
 def run_build(out: Path) -> dict:
-    cmd = [sys.executable, "-m", "kglink", "build", "--openie", str(OPENIE), "--corpus", str(CORPUS),
-           "--out", str(out), "--no-progress", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "kglink",
+        "build",
+        "--openie",
+        str(OPENIE),
+        "--corpus",
+        str(CORPUS),
+        "--out",
+        str(out),
+        "--no-progress",
+        "--json",
+    ]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
     wall = time.perf_counter() - start
@@ -68,13 +80,19 @@ def maxsim_rate(entities, n_queries: int) -> dict:
     seconds = timed(lambda: maxsim_topk(queries, docs, 100, device="cpu"), repeat=1)
     dim = docs[0].shape[1]
     gflops = 2 * len(queries[0]) * len(docs[0]) * dim / seconds / 1e9
-    ceilings = {str(dt).removeprefix("torch."): matmul_ceiling(2048, 16384, dim, dt)
-                for dt in (torch.float32, torch.bfloat16)}
+    ceilings = {
+        str(dt).removeprefix("torch."): matmul_ceiling(2048, 16384, dim, dt)
+        for dt in (torch.float32, torch.bfloat16)
+    }
     used = str(compute_dtype(torch.device("cpu"))).removeprefix("torch.")
-    return {"maxsim_dtype": used, "maxsim_gflops": round(gflops, 1), "maxsim_seconds": round(seconds, 2),
-            **{f"matmul_{k}_gflops": round(v, 1) for k, v in ceilings.items()},
-            "maxsim_vs_same_dtype_ceiling": round(gflops / ceilings[used], 3),
-            "maxsim_vs_bf16_ceiling": round(gflops / ceilings["bfloat16"], 3)}
+    return {
+        "maxsim_dtype": used,
+        "maxsim_gflops": round(gflops, 1),
+        "maxsim_seconds": round(seconds, 2),
+        **{f"matmul_{k}_gflops": round(v, 1) for k, v in ceilings.items()},
+        "maxsim_vs_same_dtype_ceiling": round(gflops / ceilings[used], 3),
+        "maxsim_vs_bf16_ceiling": round(gflops / ceilings["bfloat16"], 3),
+    }
 
 
 def encode_rate(model, names: list[str]) -> float:
@@ -88,8 +106,11 @@ def link_latency(entities, mentions: list[str]) -> dict:
         start = time.perf_counter()
         entities.link([mention], top_k=5)
         times.append(1000 * (time.perf_counter() - start))
-    return {"link_ms_median": round(statistics.median(times), 2),
-            "link_ms_p95": round(float(np.percentile(times, 95)), 2), "link_mentions": len(mentions)}
+    return {
+        "link_ms_median": round(statistics.median(times), 2),
+        "link_ms_p95": round(float(np.percentile(times, 95)), 2),
+        "link_mentions": len(mentions),
+    }
 
 
 def synonym_recall(entities, default_pairs) -> dict:
@@ -100,9 +121,12 @@ def synonym_recall(entities, default_pairs) -> dict:
     seconds = time.perf_counter() - start
     entities.exhaustive_below = saved
     got = {(p.source, p.target) for p in default_pairs}
-    return {"exact_synonyms_s": round(seconds, 1), "exact_pairs": len(exact),
-            "default_pairs_recall": round(len(got & exact) / max(len(exact), 1), 4),
-            "default_pairs_not_in_exact": len(got - exact)}
+    return {
+        "exact_synonyms_s": round(seconds, 1),
+        "exact_pairs": len(exact),
+        "default_pairs_recall": round(len(got & exact) / max(len(exact), 1), 4),
+        "default_pairs_not_in_exact": len(got - exact),
+    }
 
 
 def main() -> None:
@@ -116,8 +140,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp) / "musique"
-        report = {"machine": f"{os.cpu_count()} CPU cores", "torch_threads": torch.get_num_threads(),
-                  "cpu_capability": torch.backends.cpu.get_cpu_capability(), **run_build(out)}
+        report = {
+            "machine": f"{os.cpu_count()} CPU cores",
+            "torch_threads": torch.get_num_threads(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            **run_build(out),
+        }
         bundle = GraphBundle.load(out)
     entities = bundle.entities
     entities.model.show_progress = False

@@ -67,8 +67,9 @@ class GraphBundle:
         """Load a graph folder; ``model=None`` loads the model the index was built with."""
         folder = Path(folder)
         if not (folder / ENTITIES_DIR).is_dir():
-            raise ArtifactError(f"{folder} is not a kglink graph folder (no {ENTITIES_DIR}/); "
-                                "build one with `kglink build`")
+            raise ArtifactError(
+                f"{folder} is not a kglink graph folder (no {ENTITIES_DIR}/); build one with `kglink build`"
+            )
         graph = KnowledgeGraph.load(folder)
         return cls(graph, EntityIndex.load(folder / ENTITIES_DIR, model))
 

@@ -46,19 +46,29 @@ class _Group(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 def main(verbose: bool) -> None:
     """kglink: entity linking and KG synonymy with late interaction (ColBERT MaxSim)."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 @main.command()
-@click.option("--openie", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="HippoRAG OpenIE JSON (v1 or v2 layout).")
+@click.option(
+    "--openie",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="HippoRAG OpenIE JSON (v1 or v2 layout).",
+)
 @click.option("--corpus", type=click.Path(exists=True, dir_okay=False), help="Corpus JSON: [{title, text}].")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Graph folder to write.")
 @click.option("--model", default=None, help="Checkpoint folder or hub id (default: the embedded model).")
 @click.option("--threshold", default=0.8, show_default=True, type=THRESHOLD, help="Synonym threshold.")
-@click.option("--normalization", default="self", show_default=True,
-              type=click.Choice(["self", "mean", "symmetric"]), help="Score normalisation.")
+@click.option(
+    "--normalization",
+    default="self",
+    show_default=True,
+    type=click.Choice(["self", "mean", "symmetric"]),
+    help="Score normalisation.",
+)
 @click.option("--device", default=None, help="cpu, cuda, cuda:N (default: cuda if available).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bars on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print stats as one JSON object.")
@@ -90,8 +100,14 @@ def link(graph_dir, mentions, top_k, threshold, as_json) -> None:
     results = _load(graph_dir).entities.link(list(mentions), top_k=top_k, threshold=threshold)
     for r in results:
         if as_json:
-            _echo_json({"mention": r.mention, "linked": r.linked, "matches": [asdict(m) for m in r.matches],
-                        "best": asdict(r.best) if r.best else None})
+            _echo_json(
+                {
+                    "mention": r.mention,
+                    "linked": r.linked,
+                    "matches": [asdict(m) for m in r.matches],
+                    "best": asdict(r.best) if r.best else None,
+                }
+            )
         elif r.linked:
             click.echo(f"{r.mention}: " + ", ".join(f"{m.name} ({m.score:.3f})" for m in r.matches))
         else:
@@ -108,7 +124,9 @@ def synonyms(graph_dir, node, limit, as_json) -> None:
     """List the synonym edges of a graph, best first."""
     from kglink.graph import KnowledgeGraph
 
-    pairs = sorted(KnowledgeGraph.load(graph_dir).synonyms(node), key=lambda p: (-p.score, p.source, p.target))
+    pairs = sorted(
+        KnowledgeGraph.load(graph_dir).synonyms(node), key=lambda p: (-p.score, p.source, p.target)
+    )
     for pair in pairs[:limit]:
         if as_json:
             _echo_json(asdict(pair))

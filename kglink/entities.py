@@ -17,9 +17,9 @@ from kglink import __version__
 from kglink.errors import IndexMismatchError, InputError
 from kglink.index import LateInteractionIndex
 from kglink.io import atomic_save_npy, atomic_write_json, load_npy, read_artifact_json
-from kglink.scores import maxsim_candidates, normalize_scores, pack
 from kglink.model import LateInteractionModel
 from kglink.results import LinkResult, Match, SynonymPair
+from kglink.scores import maxsim_candidates, normalize_scores, pack
 from kglink.text import alnum_count, check_names, normalize_name
 
 logger = logging.getLogger(__name__)
@@ -56,8 +56,14 @@ class EntityIndex:
     'stanford university'
     """
 
-    def __init__(self, model: LateInteractionModel, *, normalization: str = "self",
-                 threshold: float = 0.8, exhaustive_below: int | None = None) -> None:
+    def __init__(
+        self,
+        model: LateInteractionModel,
+        *,
+        normalization: str = "self",
+        threshold: float = 0.8,
+        exhaustive_below: int | None = None,
+    ) -> None:
         if normalization not in LINK_NORMALIZATIONS:
             raise InputError(
                 f"normalization must be one of {LINK_NORMALIZATIONS}, got {normalization!r} "
@@ -103,7 +109,9 @@ class EntityIndex:
         for node_id in node_ids:
             del self._self[node_id]
 
-    def link(self, mentions: Sequence[str], top_k: int = 5, threshold: float | None = None) -> list[LinkResult]:
+    def link(
+        self, mentions: Sequence[str], top_k: int = 5, threshold: float | None = None
+    ) -> list[LinkResult]:
         """Rank nodes for each mention; matches below ``threshold`` are left out.
 
         Returns one :class:`LinkResult` per mention, in order; ``result.linked`` is
@@ -123,8 +131,13 @@ class EntityIndex:
         scores = self._normalize(raw, pos, self.docs, queries, m_self, m_docs)
         return [self._link_result(m, s, p, top_k, threshold) for m, s, p in zip(mentions, scores, pos)]
 
-    def synonym_pairs(self, threshold: float | None = None, max_neighbors: int = 100,
-                      min_alnum_chars: int = 3, nodes: Sequence[str] | None = None) -> list[SynonymPair]:
+    def synonym_pairs(
+        self,
+        threshold: float | None = None,
+        max_neighbors: int = 100,
+        min_alnum_chars: int = 3,
+        nodes: Sequence[str] | None = None,
+    ) -> list[SynonymPair]:
         """HippoRAG's synonymy recipe over the nodes, or only the pairs touching ``nodes``.
 
         Each node (with at least ``min_alnum_chars`` letters or digits) takes its
@@ -152,8 +165,14 @@ class EntityIndex:
             best[key] = max(score, best.get(key, -1.0))
         return [SynonymPair(a, b, s) for (a, b), s in sorted(best.items())]
 
-    def _neighbor_pairs(self, query_ids: list[str], target: LateInteractionIndex, threshold: float,
-                        max_neighbors: int, eligible: set[str]) -> list[tuple[str, str, float]]:
+    def _neighbor_pairs(
+        self,
+        query_ids: list[str],
+        target: LateInteractionIndex,
+        threshold: float,
+        max_neighbors: int,
+        eligible: set[str],
+    ) -> list[tuple[str, str, float]]:
         if not query_ids:
             return []
         queries = [self.queries.embedding(i) for i in query_ids]
@@ -179,9 +198,15 @@ class EntityIndex:
                 taken += 1
         return out
 
-    def _normalize(self, raw: np.ndarray, pos: np.ndarray, target: LateInteractionIndex,
-                   queries: list[np.ndarray], q_self: np.ndarray | None,
-                   q_docs: list[np.ndarray] | None) -> np.ndarray:
+    def _normalize(
+        self,
+        raw: np.ndarray,
+        pos: np.ndarray,
+        target: LateInteractionIndex,
+        queries: list[np.ndarray],
+        q_self: np.ndarray | None,
+        q_docs: list[np.ndarray] | None,
+    ) -> np.ndarray:
         """Normalised scores for ``raw[i, j]`` = query ``i`` against ``target`` text ``pos[i, j]``."""
         if self.normalization == "mean":
             return normalize_scores(raw, "mean", query_lengths=np.array([len(q) for q in queries]))
@@ -195,8 +220,9 @@ class EntityIndex:
             backward[i, : len(ids)] = rev / np.maximum([self._self[t] for t in ids], 1e-6)
         return np.where(pos >= 0, (forward + np.clip(backward, 0.0, 1.0)) / 2, -np.inf)
 
-    def _link_result(self, mention: str, scores: np.ndarray, pos: np.ndarray, top_k: int,
-                     threshold: float) -> LinkResult:
+    def _link_result(
+        self, mention: str, scores: np.ndarray, pos: np.ndarray, top_k: int, threshold: float
+    ) -> LinkResult:
         order = [j for j in np.argsort(-scores, kind="stable") if pos[j] >= 0][:top_k]
         ranked = [Match(self.docs.id_at(pos[j]), self.docs.id_at(pos[j]), float(scores[j])) for j in order]
         passed = tuple(m for m in ranked if m.score >= threshold)
@@ -224,11 +250,23 @@ class EntityIndex:
         folder = Path(folder)
         self.docs.save(folder / "docs")
         self.queries.save(folder / "queries")
-        atomic_save_npy(folder / "self_scores.npy", np.array([self._self[i] for i in self.docs.ids], np.float32))
-        atomic_write_json(folder / "config.json", {
-            "format_version": FORMAT_VERSION, "kglink_version": __version__, "kind": "entity_index",
-            "model": self.model.name, "model_format": self.model.config.format, "dim": self.model.dim,
-            "normalization": self.normalization, "threshold": self.threshold, "n_nodes": len(self)})
+        atomic_save_npy(
+            folder / "self_scores.npy", np.array([self._self[i] for i in self.docs.ids], np.float32)
+        )
+        atomic_write_json(
+            folder / "config.json",
+            {
+                "format_version": FORMAT_VERSION,
+                "kglink_version": __version__,
+                "kind": "entity_index",
+                "model": self.model.name,
+                "model_format": self.model.config.format,
+                "dim": self.model.dim,
+                "normalization": self.normalization,
+                "threshold": self.threshold,
+                "n_nodes": len(self),
+            },
+        )
 
     @classmethod
     def load(cls, folder: str | Path, model: LateInteractionModel | None = None) -> EntityIndex:

@@ -174,9 +174,7 @@ class KnowledgeGraph:
         key = None if name is None else self._known_entity(name)
         n = len(ENTITY_PREFIX)
         return [
-            SynonymPair(u[n:], v[n:], s)
-            for u, v, s in self.synonym_edges()
-            if key is None or key in (u, v)
+            SynonymPair(u[n:], v[n:], s) for u, v, s in self.synonym_edges() if key is None or key in (u, v)
         ]
 
     def stats(self) -> dict[str, int]:
@@ -235,9 +233,7 @@ class KnowledgeGraph:
         want = {"kind": "knowledge_graph", "format_version": FORMAT_VERSION}
         got = {k: config.get(k) for k in want} if isinstance(config, dict) else config
         if got != want:
-            raise ArtifactError(
-                f"{folder / CONFIG_FILE} has {got}, kglink reads {want}; {_REBUILD}"
-            )
+            raise ArtifactError(f"{folder / CONFIG_FILE} has {got}, kglink reads {want}; {_REBUILD}")
         data = _read_artifact(folder / GRAPH_FILE, "graph file")
         try:
             graph = nx.node_link_graph(data, **_NODE_LINK)

@@ -15,8 +15,8 @@ import numpy as np
 from kglink import __version__
 from kglink.errors import ArtifactError, IndexMismatchError, InputError
 from kglink.io import atomic_save_npy, atomic_write_json, load_npy, read_artifact_json
-from kglink.scores import maxsim_candidates, maxsim_topk, pack
 from kglink.results import SearchResult
+from kglink.scores import maxsim_candidates, maxsim_topk, pack
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +87,9 @@ class LateInteractionIndex:
         i = self._position(doc_id)
         return self._tokens[self._offsets[i] : self._offsets[i + 1]]
 
-    def add(self, embeddings: Sequence[np.ndarray], texts: Sequence[str],
-            ids: Sequence[str] | None = None) -> None:
+    def add(
+        self, embeddings: Sequence[np.ndarray], texts: Sequence[str], ids: Sequence[str] | None = None
+    ) -> None:
         """Add texts with their token matrices; ``ids`` default to running numbers."""
         ids = [str(len(self._ids) + i) for i in range(len(texts))] if ids is None else list(ids)
         if not (len(embeddings) == len(texts) == len(ids)):
@@ -108,7 +109,11 @@ class LateInteractionIndex:
         self._pos.update((doc_id, len(self._ids) + i) for i, doc_id in enumerate(ids))
         self._ids += ids
         self._texts += list(texts)
-        if self._faiss is not None and self._faiss.ntotal == base and len(self._tokens) <= self.approximate_above:
+        if (
+            self._faiss is not None
+            and self._faiss.ntotal == base
+            and len(self._tokens) <= self.approximate_above
+        ):
             self._faiss.add(rounded)
         else:
             self._faiss = None
@@ -118,7 +123,9 @@ class LateInteractionIndex:
         drop = {self._position(i) for i in ids}
         keep = [i for i in range(len(self._ids)) if i not in drop]
         lengths = np.diff(self._offsets)[keep]
-        rows = np.concatenate([np.arange(self._offsets[i], self._offsets[i + 1]) for i in keep]) if keep else []
+        rows = (
+            np.concatenate([np.arange(self._offsets[i], self._offsets[i + 1]) for i in keep]) if keep else []
+        )
         self._tokens = self._tokens[rows]
         self._offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         self._ids = [self._ids[i] for i in keep]
@@ -136,8 +143,9 @@ class LateInteractionIndex:
         ]
         return out[0] if single else out
 
-    def search_arrays(self, queries: Sequence[np.ndarray], top_k: int,
-                      exhaustive: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search_arrays(
+        self, queries: Sequence[np.ndarray], top_k: int, exhaustive: bool | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Like :meth:`search` but returns ``(scores, positions)`` arrays, -1 where fewer hits.
 
         ``exhaustive=True`` scores every text exactly (bounded-memory blocks on ``device``),
@@ -149,8 +157,9 @@ class LateInteractionIndex:
             raise IndexMismatchError(f"query dim {queries[0].shape[1]} != index dim {self.dim}")
         q_tokens, q_offsets = pack(queries)
         if exhaustive or (exhaustive is None and len(self._ids) <= self.exhaustive_below):
-            scores, idx = maxsim_topk((q_tokens, q_offsets), (self._tokens, self._offsets), top_k,
-                                      device=self.device)
+            scores, idx = maxsim_topk(
+                (q_tokens, q_offsets), (self._tokens, self._offsets), top_k, device=self.device
+            )
             self.scored_pairs += len(queries) * len(self._ids)
             return _pad_columns(scores, idx, top_k)
         cands = self.candidates(q_tokens, q_offsets)
@@ -197,10 +206,19 @@ class LateInteractionIndex:
         atomic_save_npy(folder / "tokens.npy", self._tokens.astype(np.float16))
         atomic_save_npy(folder / "offsets.npy", self._offsets)
         atomic_write_json(folder / "docs.json", {"ids": self._ids, "texts": self._texts})
-        config = {"format_version": FORMAT_VERSION, "kglink_version": __version__, "kind": "late_interaction_index",
-                  "dim": self.dim, "n_docs": len(self._ids), "n_tokens": len(self._tokens),
-                  "candidate_tokens": self.candidate_tokens, "approximate_above": self.approximate_above,
-                  "nprobe": self.nprobe, "exhaustive_below": self.exhaustive_below, **(meta or {})}
+        config = {
+            "format_version": FORMAT_VERSION,
+            "kglink_version": __version__,
+            "kind": "late_interaction_index",
+            "dim": self.dim,
+            "n_docs": len(self._ids),
+            "n_tokens": len(self._tokens),
+            "candidate_tokens": self.candidate_tokens,
+            "approximate_above": self.approximate_above,
+            "nprobe": self.nprobe,
+            "exhaustive_below": self.exhaustive_below,
+            **(meta or {}),
+        }
         atomic_write_json(folder / "config.json", config)  # written last: marks the folder complete
 
     @classmethod
@@ -209,8 +227,12 @@ class LateInteractionIndex:
         folder = Path(folder)
         config = read_artifact_json(folder / "config.json", "index config")
         if config.get("format_version") != FORMAT_VERSION:
-            raise ArtifactError(f"{folder}: index format {config.get('format_version')} is not {FORMAT_VERSION}")
-        index = cls(**{k: config[k] for k in ("candidate_tokens", "approximate_above", "nprobe", "exhaustive_below")})
+            raise ArtifactError(
+                f"{folder}: index format {config.get('format_version')} is not {FORMAT_VERSION}"
+            )
+        index = cls(
+            **{k: config[k] for k in ("candidate_tokens", "approximate_above", "nprobe", "exhaustive_below")}
+        )
         docs = read_artifact_json(folder / "docs.json", "index documents")
         index._tokens = load_npy(folder / "tokens.npy", "index tokens").astype(np.float32)
         index._offsets = load_npy(folder / "offsets.npy", "index offsets")
@@ -242,8 +264,10 @@ def _faiss_threads(n: int | None) -> Iterator[None]:
 def _pad_columns(scores: np.ndarray, idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Widen top-k arrays to ``k`` columns with ``-inf`` / ``-1`` when there were fewer texts."""
     missing = k - scores.shape[1]
-    return (np.pad(scores, ((0, 0), (0, missing)), constant_values=-np.inf),
-            np.pad(idx, ((0, 0), (0, missing)), constant_values=-1))
+    return (
+        np.pad(scores, ((0, 0), (0, missing)), constant_values=-np.inf),
+        np.pad(idx, ((0, 0), (0, missing)), constant_values=-1),
+    )
 
 
 def _duplicates(ids: list[str]) -> list[str]:

@@ -58,9 +58,7 @@ def read_json(path: str | os.PathLike, what: str = "JSON file") -> Any:
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:
-        raise InputError(
-            f"{what} {path} is not UTF-8 (byte {e.start}); re-save it as UTF-8"
-        ) from None
+        raise InputError(f"{what} {path} is not UTF-8 (byte {e.start}); re-save it as UTF-8") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:

@@ -34,15 +34,18 @@ class LateInteractionModel:
     (3, 384)
     """
 
-    def __init__(self, checkpoint: Checkpoint, name: str, device: torch.device,
-                 show_progress: bool = True) -> None:
+    def __init__(
+        self, checkpoint: Checkpoint, name: str, device: torch.device, show_progress: bool = True
+    ) -> None:
         self._ckpt = checkpoint
         self.name = name
         self.config: EncoderConfig = checkpoint.config
         self.device = device
         self.show_progress = show_progress
         tok = checkpoint.tokenizer
-        self._skip_ids = torch.tensor(sorted(set(tok.convert_tokens_to_ids(list(self.config.skiplist_words)))))
+        self._skip_ids = torch.tensor(
+            sorted(set(tok.convert_tokens_to_ids(list(self.config.skiplist_words))))
+        )
         self._query_prefix_id = self._marker_id(self.config.query_prefix)
         self._document_prefix_id = self._marker_id(self.config.document_prefix)
         checkpoint.encoder.to(device)
@@ -92,7 +95,9 @@ class LateInteractionModel:
     def dim(self) -> int:
         """Size of each token vector."""
         if self._ckpt.projection is not None:
-            return [m for m in self._ckpt.projection.modules() if isinstance(m, torch.nn.Linear)][-1].out_features
+            return [m for m in self._ckpt.projection.modules() if isinstance(m, torch.nn.Linear)][
+                -1
+            ].out_features
         return int(self._ckpt.encoder.config.hidden_size)
 
     def encode_query(self, texts: str | Sequence[str], batch_size: int = 64) -> np.ndarray | list[np.ndarray]:
@@ -100,7 +105,9 @@ class LateInteractionModel:
         out = self._encode([texts] if isinstance(texts, str) else texts, (True,), batch_size)[0]
         return out[0] if isinstance(texts, str) else out
 
-    def encode_documents(self, texts: str | Sequence[str], batch_size: int = 64) -> np.ndarray | list[np.ndarray]:
+    def encode_documents(
+        self, texts: str | Sequence[str], batch_size: int = 64
+    ) -> np.ndarray | list[np.ndarray]:
         """Encode documents (punctuation dropped, no padding vectors); one array per text."""
         out = self._encode([texts] if isinstance(texts, str) else texts, (False,), batch_size)[0]
         return out[0] if isinstance(texts, str) else out
@@ -124,7 +131,9 @@ class LateInteractionModel:
             raise InputError(f"marker token {marker!r} is not in the tokenizer of {self._ckpt.path}")
         return mid
 
-    def encode_both(self, texts: Sequence[str], batch_size: int = 64) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def encode_both(
+        self, texts: Sequence[str], batch_size: int = 64
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """``(encode_query(texts), encode_documents(texts))``, in one pass when the two share inputs.
 
         For a plain encoder (no markers, no query expansion) the query and document
@@ -132,14 +141,19 @@ class LateInteractionModel:
         kept, so this halves the work of encoding entity names.
         """
         cfg = self.config
-        shared = (self._query_prefix_id == self._document_prefix_id and not cfg.query_expansion
-                  and cfg.query_length == cfg.document_length)
+        shared = (
+            self._query_prefix_id == self._document_prefix_id
+            and not cfg.query_expansion
+            and cfg.query_length == cfg.document_length
+        )
         if not shared:
             return self.encode_query(list(texts), batch_size), self.encode_documents(list(texts), batch_size)
         queries, docs = self._encode(texts, (True, False), batch_size)
         return queries, docs
 
-    def _encode(self, texts: Sequence[str], sides: tuple[bool, ...], batch_size: int) -> list[list[np.ndarray]]:
+    def _encode(
+        self, texts: Sequence[str], sides: tuple[bool, ...], batch_size: int
+    ) -> list[list[np.ndarray]]:
         """One list of token matrices per side (True: query, False: document), one forward pass."""
         texts = check_names(list(texts), "text")
         ids = self._tokenize(texts, sides[0])
@@ -160,7 +174,9 @@ class LateInteractionModel:
     def _tokenize(self, texts: list[str], is_query: bool) -> list[list[int]]:
         prefix = self._query_prefix_id if is_query else self._document_prefix_id
         max_len = self.max_length(is_query) - (prefix is not None)
-        ids = self._ckpt.tokenizer(texts, add_special_tokens=True, truncation=True, max_length=max_len)["input_ids"]
+        ids = self._ckpt.tokenizer(texts, add_special_tokens=True, truncation=True, max_length=max_len)[
+            "input_ids"
+        ]
         return [x[:1] + [prefix] + x[1:] for x in ids] if prefix is not None else [list(x) for x in ids]
 
     def _encode_batch(self, ids: list[list[int]], is_query: bool) -> tuple[torch.Tensor, ...]:
@@ -196,4 +212,5 @@ class LateInteractionModel:
         return hidden
 
     def __repr__(self) -> str:
-        return f"LateInteractionModel({self.name!r}, format={self.config.format!r}, dim={self.dim}, device={self.device})"
+        fmt, dev = self.config.format, self.device
+        return f"LateInteractionModel({self.name!r}, format={fmt!r}, dim={self.dim}, device={dev})"

@@ -109,9 +109,7 @@ def _corpus_record(rec: Any, i: int, path: str | os.PathLike) -> Passage:
     if given is not None and not isinstance(given, (str, int)):
         raise InputError(f"{where}: 'id' is a {type(given).__name__}; make it a string")
     content = f"{title}\n{text}" if title else text
-    return Passage(
-        id=str(given) if given is not None else passage_id(content), title=title, text=text
-    )
+    return Passage(id=str(given) if given is not None else passage_id(content), title=title, text=text)
 
 
 def load_openie(

@@ -29,12 +29,19 @@ def _tiny_bert(folder: Path, extra_tokens: list[str] = ()):
     folder.mkdir(parents=True)
     (folder / "vocab.txt").write_text("\n".join(SPECIALS + list(string.punctuation) + WORDS) + "\n")
     (folder / "tokenizer_config.json").write_text(
-        json.dumps({"tokenizer_class": "BertTokenizer", "do_lower_case": True}))
+        json.dumps({"tokenizer_class": "BertTokenizer", "do_lower_case": True})
+    )
     tokenizer = AutoTokenizer.from_pretrained(folder)
     tokenizer.add_tokens(list(extra_tokens))
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
     bert = BertModel(config).eval()
     tokenizer.save_pretrained(folder)
     return tokenizer, bert
@@ -65,17 +72,38 @@ def pylate_ckpt(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("ckpt") / "pylate"
     _, bert = _tiny_bert(folder, ["[Q] ", "[D] "])
     bert.save_pretrained(folder)
-    (folder / "modules.json").write_text(json.dumps([
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Dense", "type": "pylate.models.Dense.Dense"}]))
-    (folder / "config_sentence_transformers.json").write_text(json.dumps({
-        "query_prefix": "[Q] ", "document_prefix": "[D] ", "query_length": 9, "document_length": 11,
-        "do_query_expansion": True, "attend_to_expansion_tokens": False,
-        "skiplist_words": list(string.punctuation)}))
+    (folder / "modules.json").write_text(
+        json.dumps(
+            [
+                {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                {"idx": 1, "name": "1", "path": "1_Dense", "type": "pylate.models.Dense.Dense"},
+            ]
+        )
+    )
+    (folder / "config_sentence_transformers.json").write_text(
+        json.dumps(
+            {
+                "query_prefix": "[Q] ",
+                "document_prefix": "[D] ",
+                "query_length": 9,
+                "document_length": 11,
+                "do_query_expansion": True,
+                "attend_to_expansion_tokens": False,
+                "skiplist_words": list(string.punctuation),
+            }
+        )
+    )
     (folder / "1_Dense").mkdir()
-    (folder / "1_Dense" / "config.json").write_text(json.dumps({
-        "in_features": 32, "out_features": 6, "bias": False,
-        "activation_function": "torch.nn.modules.linear.Identity"}))
+    (folder / "1_Dense" / "config.json").write_text(
+        json.dumps(
+            {
+                "in_features": 32,
+                "out_features": 6,
+                "bias": False,
+                "activation_function": "torch.nn.modules.linear.Identity",
+            }
+        )
+    )
     weight = torch.randn(6, 32, generator=torch.Generator().manual_seed(2))
     save_file({"linear.weight": weight}, folder / "1_Dense" / "model.safetensors")
     return folder

@@ -21,7 +21,9 @@ def test_save_load_roundtrip(bundle, default_model, tmp_path):
     loaded = GraphBundle.load(tmp_path / "kg", default_model)
     assert loaded.graph.stats() == bundle.graph.stats()
     assert loaded.entities.docs.ids == bundle.entities.docs.ids
-    assert sorted(p.source for p in loaded.graph.synonyms()) == sorted(p.source for p in bundle.graph.synonyms())
+    assert sorted(p.source for p in loaded.graph.synonyms()) == sorted(
+        p.source for p in bundle.graph.synonyms()
+    )
 
 
 def test_failed_save_keeps_previous_folder(bundle, tmp_path, monkeypatch):

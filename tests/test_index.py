@@ -31,7 +31,7 @@ def test_search_matches_reference(exhaustive_below):
     index = LateInteractionIndex(exhaustive_below=exhaustive_below, candidate_tokens=10_000)
     index.add(docs, [f"text {i}" for i in range(60)])
     ref = maxsim_reference(queries, _stored(docs))
-    for q, row, hits in zip(queries, ref, index.search(queries, top_k=5)):
+    for row, hits in zip(ref, index.search(queries, top_k=5)):
         assert [h.id for h in hits] == [str(i) for i in np.argsort(-row)[:5]]
         np.testing.assert_allclose([h.score for h in hits], np.sort(row)[::-1][:5], atol=1e-4)
 

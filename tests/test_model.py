@@ -55,8 +55,9 @@ def test_stanford_checkpoint_matches_reference(stanford_ckpt):
     assert (model.config.query_length, model.config.document_length) == (10, 12)
     weight = load_file(stanford_ckpt / "model.safetensors")["linear.weight"]
     _close(model.encode_query(TEXTS), reference_encode(stanford_ckpt, weight, TEXTS, "[unused0]", 10, True))
-    _close(model.encode_documents(TEXTS),
-           reference_encode(stanford_ckpt, weight, TEXTS, "[unused1]", 12, False))
+    _close(
+        model.encode_documents(TEXTS), reference_encode(stanford_ckpt, weight, TEXTS, "[unused1]", 12, False)
+    )
 
 
 def test_stanford_checkpoint_from_pytorch_bin(stanford_ckpt, tmp_path):
@@ -139,7 +140,11 @@ def test_load_errors(tmp_path):
         LateInteractionModel.from_pretrained(str(tmp_path / "empty"))
     with pytest.raises(InputError, match="dtype"):
         LateInteractionModel.from_pretrained(dtype="float8")
-    with pytest.raises(InputError, match="no CUDA") if not torch.cuda.is_available() else pytest.raises(Exception):
+    with (
+        pytest.raises(InputError, match="no CUDA")
+        if not torch.cuda.is_available()
+        else pytest.raises(Exception)
+    ):
         LateInteractionModel.from_pretrained(device="cuda")
 
 

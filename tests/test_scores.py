@@ -66,10 +66,12 @@ def test_bfloat16_blocks_are_close():
 
 def test_normalize_by_hand():
     raw = np.array([[3.0, 1.5], [0.5, -1.0]], np.float32)
-    np.testing.assert_allclose(normalize_scores(raw, "mean", query_lengths=np.array([3, 2])),
-                               [[1.0, 0.5], [0.25, 0.0]])
-    np.testing.assert_allclose(normalize_scores(raw, "self", self_scores=np.array([2.0, 1.0])),
-                               [[1.0, 0.75], [0.5, 0.0]])  # 3/2 clipped to 1, -1 clipped to 0
+    np.testing.assert_allclose(
+        normalize_scores(raw, "mean", query_lengths=np.array([3, 2])), [[1.0, 0.5], [0.25, 0.0]]
+    )
+    np.testing.assert_allclose(
+        normalize_scores(raw, "self", self_scores=np.array([2.0, 1.0])), [[1.0, 0.75], [0.5, 0.0]]
+    )  # 3/2 clipped to 1, -1 clipped to 0
     with pytest.raises(InputError):
         normalize_scores(raw, "median")
 
