@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kglink.entities import EntityIndex
@@ -37,14 +37,22 @@ class GraphBundle:
     entities: EntityIndex
     timings: dict[str, float] = field(default_factory=dict)
 
-    def add_entities(self, names: list[str], threshold: float | None = None) -> int:
-        """Index new entity names and add synonym edges for the new-vs-all pairs only.
+    def extend(self, openie: str | os.PathLike, corpus: str | os.PathLike | None = None) -> dict[str, int]:
+        """Add the passages of another OpenIE file that the graph does not hold yet.
 
-        The names must already be entity nodes of ``graph``; returns the edges added.
+        Passages whose entities the graph already holds (same content hash) are skipped;
+        only the new entity names are encoded, and only new-vs-all synonym pairs are scored.
+        Returns the counts of new passages, entities and synonym edges.
         """
-        new = self.entities.add(names)
-        pairs = self.entities.synonym_pairs(threshold, nodes=new)
-        return self.graph.add_synonyms(pairs)
+        data = load_openie(openie, corpus)
+        known = set(self.graph.extracted_passage_ids())
+        fresh = tuple(d for d in data.docs if d.passage.id not in known)
+        new_names = self.graph.merge(KnowledgeGraph.from_openie(replace(data, docs=fresh)))
+        new_ids = self.entities.add(new_names) if new_names else []
+        pairs = self.entities.synonym_pairs(nodes=new_ids) if new_ids else []
+        added = self.graph.add_synonyms(pairs)
+        logger.info("extended with %d passages, %d entities, %d synonym edges", len(fresh), len(new_ids), added)
+        return {"new_passages": len(fresh), "new_entities": len(new_ids), "new_synonym_edges": added}
 
     def save(self, folder: str | os.PathLike) -> None:
         """Write the bundle to ``folder``, replacing it only once everything is written."""

@@ -70,17 +70,30 @@ def main(verbose: bool) -> None:
     help="Score normalisation.",
 )
 @click.option("--device", default=None, help="cpu, cuda, cuda:N (default: cuda if available).")
+@click.option("--update", is_flag=True, help="Add to the graph in --out only the passages it lacks.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bars on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print stats as one JSON object.")
-def build(openie, corpus, out, model, threshold, normalization, device, progress, as_json) -> None:
-    """Build a graph, its entity index and synonym edges from OpenIE output."""
-    from kglink.builder import build_graph
+def build(openie, corpus, out, model, threshold, normalization, device, update, progress, as_json) -> None:
+    """Build a graph, its entity index and synonym edges from OpenIE output.
+
+    With --update, the graph already in --out is extended instead: only new passages,
+    new entity names and new-vs-all synonym pairs are computed (the graph's own model,
+    threshold and normalisation apply).
+    """
+    from kglink.builder import GraphBundle, build_graph
     from kglink.model import LateInteractionModel
 
-    encoder = LateInteractionModel.from_pretrained(model, device=device, show_progress=progress)
-    bundle = build_graph(openie, corpus, model=encoder, threshold=threshold, normalization=normalization)
+    if update:
+        bundle = GraphBundle.load(out)
+        bundle.entities.model.show_progress = progress
+        added = bundle.extend(openie, corpus)
+    else:
+        encoder = LateInteractionModel.from_pretrained(model, device=device, show_progress=progress)
+        bundle = build_graph(openie, corpus, model=encoder, threshold=threshold, normalization=normalization)
+        added = {}
     bundle.save(out)
-    stats = {**bundle.graph.stats(), **{k: round(v, 2) for k, v in bundle.timings.items()}, "out": out}
+    timings = {k: round(v, 2) for k, v in bundle.timings.items()}
+    stats = {**bundle.graph.stats(), **added, **timings, "out": out}
     if as_json:
         _echo_json(stats)
     else:

@@ -103,6 +103,39 @@ class KnowledgeGraph:
         logger.info("built %r from %d docs", kg, len(data.docs))
         return kg
 
+    def merge(self, other: KnowledgeGraph) -> list[str]:
+        """Add ``other``'s passages, entities and edges; return the entity names that are new.
+
+        Passages already present are left alone. Entities present in both get the union
+        of their surface forms and passages; relation edges present in both add up their
+        counts; a new relation over an existing synonym edge becomes a relation edge
+        that keeps the score as ``synonym_score``.
+        """
+        g, new = self.graph, []
+        for node, attrs in other.graph.nodes(data=True):
+            mine = g.nodes.get(node)
+            if mine is None:
+                g.add_node(node, **attrs)
+                new += [attrs["name"]] if attrs["kind"] == "entity" else []
+            elif attrs["kind"] == "entity":
+                for key in ("surface_forms", "passages"):
+                    mine[key] = sorted(set(mine[key]) | set(attrs[key]))
+        for u, v, attrs in other.graph.edges(data=True):
+            mine = g.get_edge_data(u, v)
+            if mine is None or attrs["kind"] == "mention":
+                g.add_edge(u, v, **attrs)
+            elif mine["kind"] == "synonym":
+                g.add_edge(u, v, **{**attrs, "synonym_score": mine["score"]})
+                del g.edges[u, v]["score"]
+            elif attrs["kind"] == "relation":
+                for key in ("predicates", "passages"):
+                    mine[key] = sorted(set(mine[key]) | set(attrs[key]))
+                mine["count"] += attrs["count"]
+                mine["weight"] = float(mine["count"])
+        for key in _BUILD_COUNTS:
+            g.graph[key] = int(g.graph.get(key, 0)) + int(other.graph.graph.get(key, 0))
+        return sorted(new)
+
     def entity_names(self) -> list[str]:
         """Normalised names of all entity nodes (keys without ``"e:"``), sorted."""
         return sorted(d["name"] for _, d in self.graph.nodes(data=True) if d["kind"] == "entity")
@@ -110,6 +143,11 @@ class KnowledgeGraph:
     def passage_ids(self) -> list[str]:
         """Ids of all passage nodes, sorted."""
         return sorted(d["id"] for _, d in self.graph.nodes(data=True) if d["kind"] == "passage")
+
+    def extracted_passage_ids(self) -> list[str]:
+        """Ids of the passages that have at least one entity, sorted."""
+        g = self.graph
+        return sorted(d["id"] for n, d in g.nodes(data=True) if d["kind"] == "passage" and g.degree(n))
 
     def add_synonyms(self, pairs: Iterable[SynonymPair]) -> int:
         """Add synonym edges (or ``synonym_score`` on relation edges); return edges touched.

@@ -48,3 +48,23 @@ def test_every_entity_is_indexed_and_synonyms_pass_threshold(bundle):
     assert bundle.entities.docs.ids == sorted(bundle.graph.entity_names(), key=bundle.entities.docs.ids.index)
     assert set(bundle.entities.docs.ids) == set(bundle.graph.entity_names())
     assert all(p.score >= 0.8 for p in bundle.graph.synonyms())
+
+
+def test_extend_equals_full_build(bundle, default_model, tmp_path):
+    import json
+
+    data = json.loads((SAMPLE / "openie.json").read_text())
+    half = tmp_path / "half.json"
+    half.write_text(json.dumps({"docs": data["docs"][:80]}))
+    partial = build_graph(half, SAMPLE / "corpus.json", model=default_model)
+    n_before = len(partial.entities)
+    added = partial.extend(SAMPLE / "openie.json", SAMPLE / "corpus.json")
+    assert added["new_passages"] == 80 and added["new_entities"] == len(bundle.entities) - n_before
+    full, grown = bundle.graph.stats(), partial.graph.stats()
+    for key in ("entities", "passages", "relation_edges", "mention_edges", "triples"):
+        assert grown[key] == full[key], key
+    want = {(p.source, p.target) for p in bundle.graph.synonyms()}
+    got = {(p.source, p.target) for p in partial.graph.synonyms()}
+    assert got == want
+    again = partial.extend(SAMPLE / "openie.json", SAMPLE / "corpus.json")
+    assert again == {"new_passages": 0, "new_entities": 0, "new_synonym_edges": 0}
