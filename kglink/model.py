@@ -92,6 +92,11 @@ class LateInteractionModel:
         return cls(ckpt, name, resolve_device(device), show_progress)
 
     @property
+    def tokenizer(self):
+        """The checkpoint's (fast) tokenizer."""
+        return self._ckpt.tokenizer
+
+    @property
     def dim(self) -> int:
         """Size of each token vector."""
         if self._ckpt.projection is not None:

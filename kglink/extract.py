@@ -1,0 +1,56 @@
+"""Query entities without an LLM: the question's word n-grams, to be linked against the KG.
+
+An extractor is any callable ``question -> list of Mention`` (or of plain strings), so an
+NER model or an LLM can replace :class:`NgramExtractor`. Mentions with character offsets
+may overlap; the retriever keeps the best-linked non-overlapping ones.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['’.-][A-Za-z0-9]+)*")
+STOPWORDS = frozenset(
+    "a an the of in on at to for from by with and or but is are was were be been being has have had do does "
+    "did which who whom whose what when where why how that this these those it its his her their there "
+    "as into than then so such not no nor also about after before during between over under same he she "
+    "they him them we us you i many much more most some any all each other one".split()
+)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A span of the question; ``start``/``end`` are character offsets (-1 when unknown)."""
+
+    text: str
+    start: int = -1
+    end: int = -1
+
+    def overlaps(self, other: Mention) -> bool:
+        if self.start < 0 or other.start < 0:
+            return False
+        return self.start < other.end and other.start < self.end
+
+
+class NgramExtractor:
+    """Every run of 1 to ``max_words`` words that neither starts nor ends with a stopword.
+
+    >>> [m.text for m in NgramExtractor(max_words=2)("Who founded the Journal of Physics?")]
+    ['Who founded', 'founded', 'Journal', 'Physics']
+    """
+
+    def __init__(self, max_words: int = 4, stopwords: frozenset[str] = STOPWORDS) -> None:
+        self.max_words = max_words
+        self.stopwords = stopwords
+
+    def __call__(self, question: str) -> list[Mention]:
+        words = list(_WORD.finditer(question))
+        out = []
+        for i, first in enumerate(words):
+            if first.group().lower() in self.stopwords:
+                continue
+            for last in words[i : i + self.max_words]:
+                if last.group().lower() not in self.stopwords:
+                    out.append(Mention(question[first.start() : last.end()], first.start(), last.end()))
+        return out
