@@ -23,18 +23,25 @@ from kglink.graph import KnowledgeGraph
 from kglink.io import umask_value
 from kglink.model import LateInteractionModel
 from kglink.openie import load_openie
+from kglink.passages import PassageIndex
 
 logger = logging.getLogger(__name__)
 
 ENTITIES_DIR = "entities"
+PASSAGES_DIR = "passages"
 
 
 @dataclass
 class GraphBundle:
-    """A knowledge graph with the entity index that links into it."""
+    """A knowledge graph, the entity index that links into it, and its dense passage index.
+
+    ``passages`` is ``None`` for a graph built without passage encodings (it then
+    cannot retrieve passages).
+    """
 
     graph: KnowledgeGraph
     entities: EntityIndex
+    passages: PassageIndex | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     def extend(self, openie: str | os.PathLike, corpus: str | os.PathLike | None = None) -> dict[str, int]:
@@ -48,10 +55,14 @@ class GraphBundle:
         known = set(self.graph.extracted_passage_ids())
         fresh = tuple(d for d in data.docs if d.passage.id not in known)
         new_names = self.graph.merge(KnowledgeGraph.from_openie(replace(data, docs=fresh)))
+        if self.passages is not None:
+            self.passages.add([d.passage for d in fresh if d.passage.id not in self.passages])
         new_ids = self.entities.add(new_names) if new_names else []
         pairs = self.entities.synonym_pairs(nodes=new_ids) if new_ids else []
         added = self.graph.add_synonyms(pairs)
-        logger.info("extended with %d passages, %d entities, %d synonym edges", len(fresh), len(new_ids), added)
+        logger.info(
+            "extended with %d passages, %d entities, %d synonym edges", len(fresh), len(new_ids), added
+        )
         return {"new_passages": len(fresh), "new_entities": len(new_ids), "new_synonym_edges": added}
 
     def save(self, folder: str | os.PathLike) -> None:
@@ -65,6 +76,8 @@ class GraphBundle:
         try:
             self.graph.save(tmp)
             self.entities.save(tmp / ENTITIES_DIR)
+            if self.passages is not None:
+                self.passages.save(tmp / PASSAGES_DIR)
             _swap_in(tmp, folder)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -79,7 +92,10 @@ class GraphBundle:
                 f"{folder} is not a kglink graph folder (no {ENTITIES_DIR}/); build one with `kglink build`"
             )
         graph = KnowledgeGraph.load(folder)
-        return cls(graph, EntityIndex.load(folder / ENTITIES_DIR, model))
+        entities = EntityIndex.load(folder / ENTITIES_DIR, model)
+        has_passages = (folder / PASSAGES_DIR).is_dir()
+        passages = PassageIndex.load(folder / PASSAGES_DIR, entities.model) if has_passages else None
+        return cls(graph, entities, passages)
 
 
 def build_graph(
@@ -92,11 +108,13 @@ def build_graph(
     max_neighbors: int = 100,
     min_alnum_chars: int = 3,
     device: str | None = None,
+    passages: bool = True,
 ) -> GraphBundle:
     """Build a graph from HippoRAG OpenIE JSON (and its corpus) with synonym edges.
 
     ``model`` is a loaded model, a checkpoint path / hub id, or ``None`` for the
-    embedded default. Synonym pairs follow :meth:`EntityIndex.synonym_pairs`.
+    embedded default. Synonym pairs follow :meth:`EntityIndex.synonym_pairs`. With
+    ``passages`` the passages are also encoded for dense retrieval.
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -114,7 +132,13 @@ def build_graph(
     graph.add_synonyms(pairs)
     timings["synonyms_s"] = time.perf_counter() - start
     logger.info("built %r with %d synonym pairs", graph, len(pairs))
-    return GraphBundle(graph, entities, timings)
+    passage_index = None
+    if passages:
+        start = time.perf_counter()
+        passage_index = PassageIndex(model)
+        passage_index.add([doc.passage for doc in data.docs])
+        timings["passages_s"] = time.perf_counter() - start
+    return GraphBundle(graph, entities, passage_index, timings)
 
 
 def _swap_in(tmp: Path, folder: Path) -> None:

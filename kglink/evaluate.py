@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from kglink.errors import InputError
@@ -29,7 +29,9 @@ def load_questions(path: str, graph: KnowledgeGraph) -> list[tuple[str, str, tup
     records = read_json(path, "questions file")
     if not isinstance(records, list):
         raise InputError(f"{path}: expected a JSON list of MuSiQue questions")
-    by_content = {(d["title"], d["text"]): d["id"] for _, d in graph.graph.nodes(data=True) if d["kind"] == "passage"}
+    by_content = {
+        (d["title"], d["text"]): d["id"] for _, d in graph.graph.nodes(data=True) if d["kind"] == "passage"
+    }
     out = []
     for i, rec in enumerate(records):
         try:
@@ -37,7 +39,9 @@ def load_questions(path: str, graph: KnowledgeGraph) -> list[tuple[str, str, tup
             gold = tuple(by_content[(p["title"], p["paragraph_text"])] for p in support)
             out.append((str(rec.get("id", i)), rec["question"], gold))
         except KeyError as e:
-            raise InputError(f"{path}: question #{i} lacks {e} or its gold passage is not in the graph") from None
+            raise InputError(
+                f"{path}: question #{i} lacks {e} or its gold passage is not in the graph"
+            ) from None
     return out
 
 
@@ -49,8 +53,18 @@ def evaluate(
         start = time.perf_counter()
         ranked = tuple(retrieve(question))
         seconds = time.perf_counter() - start
-        hit = lambda k: len(set(gold) & set(ranked[:k])) / max(len(gold), 1)  # noqa: E731
-        yield QuestionResult(qid, question, gold, ranked[:5], hit(2), hit(5), seconds)
+        yield QuestionResult(
+            qid, question, gold, ranked[:5], recall(gold, ranked, 2), recall(gold, ranked, 5), seconds
+        )
+
+
+def recall(gold: Sequence[str], ranked: Sequence[str], k: int) -> float:
+    """Fraction of ``gold`` within the first ``k`` of ``ranked``.
+
+    >>> recall(["a", "b"], ["a", "c", "b"], 2)
+    0.5
+    """
+    return len(set(gold) & set(ranked[:k])) / max(len(gold), 1)
 
 
 def summarize(results: list[QuestionResult]) -> dict[str, float]:

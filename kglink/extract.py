@@ -36,8 +36,8 @@ class Mention:
 class NgramExtractor:
     """Every run of 1 to ``max_words`` words that neither starts nor ends with a stopword.
 
-    >>> [m.text for m in NgramExtractor(max_words=2)("Who founded the Journal of Physics?")]
-    ['Who founded', 'founded', 'Journal', 'Physics']
+    >>> [m.text for m in NgramExtractor(max_words=3)("Who founded the Journal of Physics?")]
+    ['founded', 'founded the Journal', 'Journal', 'Journal of Physics', 'Physics']
     """
 
     def __init__(self, max_words: int = 4, stopwords: frozenset[str] = STOPWORDS) -> None:

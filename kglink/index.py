@@ -66,6 +66,9 @@ class LateInteractionIndex:
     def __len__(self) -> int:
         return len(self._ids)
 
+    def __contains__(self, doc_id: str) -> bool:
+        return doc_id in self._pos
+
     @property
     def dim(self) -> int | None:
         """Token vector size, ``None`` while empty."""

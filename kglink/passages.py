@@ -47,10 +47,15 @@ class PassageIndex:
     def __init__(self, model: LateInteractionModel) -> None:
         self.model = model
         # ids "pid#k", texts the passage ids; faiss candidates even when small (one query at a time)
-        self.chunks = LateInteractionIndex(device=model.device, exhaustive_below=0, candidate_tokens=16, nprobe=16)
+        self.chunks = LateInteractionIndex(
+            device=model.device, exhaustive_below=0, candidate_tokens=16, nprobe=16
+        )
 
     def __len__(self) -> int:
         return len({self.chunks.text(i) for i in self.chunks.ids})
+
+    def __contains__(self, passage_id: str) -> bool:
+        return f"{passage_id}#0" in self.chunks
 
     def add(self, passages: Sequence[Passage]) -> None:
         """Encode and add passages; each becomes one or more chunks of the model's length."""
@@ -89,9 +94,17 @@ class PassageIndex:
     def save(self, folder: str | Path) -> None:
         folder = Path(folder)
         self.chunks.save(folder / "chunks")
-        atomic_write_json(folder / "config.json", {
-            "format_version": FORMAT_VERSION, "kglink_version": __version__, "kind": "passage_index",
-            "model": self.model.name, "dim": self.model.dim, "passages": len(self)})
+        atomic_write_json(
+            folder / "config.json",
+            {
+                "format_version": FORMAT_VERSION,
+                "kglink_version": __version__,
+                "kind": "passage_index",
+                "model": self.model.name,
+                "dim": self.model.dim,
+                "passages": len(self),
+            },
+        )
 
     @classmethod
     def load(cls, folder: str | Path, model: LateInteractionModel) -> PassageIndex:
@@ -99,8 +112,8 @@ class PassageIndex:
         config = read_artifact_json(folder / "config.json", "passage index config")
         if (config["model"], config["dim"]) != (model.name, model.dim):
             raise IndexMismatchError(
-                f"{folder} was encoded with {config['model']!r}, not {model.name!r}; rebuild the graph")
+                f"{folder} was encoded with {config['model']!r}, not {model.name!r}; rebuild the graph"
+            )
         index = cls(model)
         index.chunks, _ = LateInteractionIndex.load(folder / "chunks")
         return index
-

@@ -19,7 +19,6 @@ from kglink.builder import GraphBundle
 from kglink.errors import InputError
 from kglink.extract import Mention, NgramExtractor
 from kglink.graph import ENTITY_PREFIX, PASSAGE_PREFIX
-from kglink.passages import PassageIndex
 from kglink.ppr import graph_matrix, personalized_pagerank
 
 logger = logging.getLogger(__name__)
@@ -53,19 +52,22 @@ class GraphRetriever:
 
     Parameters
     ----------
-    bundle, passages
-        The graph with its entity index, and the dense passage index (fallback, blend).
+    bundle
+        The graph with its entity index and passage index (dense fallback and blend).
     extractor
         ``question -> list[Mention | str]``; default :class:`NgramExtractor`.
     link_threshold
-        Normalised link score a question entity must reach to seed the walk.
+        Normalised link score a question entity must reach to seed the walk;
+        ``None`` uses the entity index's threshold (the synonym threshold).
     damping
         PPR damping (probability of following an edge), 0.5 as in HippoRAG.
     scoring
         ``"v2"`` (passage nodes' mass, default) or ``"v1"`` (summed entity mass).
     passage_node_weight
         HippoRAG 2's blend: passage nodes also restart with this weight times their
-        min-max-normalised dense score (0 disables it; ``v2`` only).
+        min-max-normalised dense score (0 disables it; ``v2`` only). Dense scores come
+        for the ``dense_candidates`` best passages (the rest get 0), so the weight is
+        larger than HippoRAG 2's 0.05, which spreads over every passage.
     use_synonyms
         Walk synonym edges (False reproduces the "no synonym edges" ablation).
     """
@@ -73,20 +75,23 @@ class GraphRetriever:
     def __init__(
         self,
         bundle: GraphBundle,
-        passages: PassageIndex,
         *,
         extractor: Callable[[str], Sequence[Mention | str]] | None = None,
-        link_threshold: float = 0.8,
+        link_threshold: float | None = None,
         damping: float = 0.5,
         scoring: str = "v2",
-        passage_node_weight: float = 0.05,
+        passage_node_weight: float = 0.5,
+        dense_candidates: int = 200,
         use_synonyms: bool = True,
     ) -> None:
         if scoring not in SCORINGS:
             raise InputError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
-        self.bundle, self.passages = bundle, passages
+        if bundle.passages is None:
+            raise InputError("this graph has no passage index; rebuild it with `kglink build --passages`")
+        self.bundle, self.passages = bundle, bundle.passages
         self.extractor = extractor or NgramExtractor()
-        self.link_threshold, self.damping = link_threshold, damping
+        self.link_threshold = bundle.entities.threshold if link_threshold is None else link_threshold
+        self.damping, self.dense_candidates = damping, dense_candidates
         self.scoring, self.passage_node_weight = scoring, passage_node_weight
         kinds = {"relation", "mention", "synonym"} if use_synonyms else {"relation", "mention"}
         if scoring == "v1":
@@ -123,7 +128,7 @@ class GraphRetriever:
     def retrieve(self, question: str, top_k: int = 5) -> list[PassageHit]:
         """The ``top_k`` passages for ``question``, best first."""
         seeds = self.seeds(question)
-        dense = self.passages.scores(question) if (not seeds or self._blend()) else {}
+        dense = self.passages.scores(question, self.dense_candidates) if (not seeds or self._blend()) else {}
         if not seeds:
             logger.info("no entity of %r linked; dense retrieval", question)
             return self._hits(sorted(dense.items(), key=lambda x: -x[1])[:top_k], ())
@@ -138,6 +143,10 @@ class GraphRetriever:
         scores = mass[self._passage_rows] if self.scoring == "v2" else self._entity_passages @ mass
         order = np.argsort(-scores, kind="stable")[:top_k]
         return self._hits([(self._passage_ids[i], float(scores[i])) for i in order], tuple(seeds))
+
+    def retrieve_dense(self, question: str, top_k: int = 5) -> list[PassageHit]:
+        """The ``top_k`` passages by dense MaxSim alone (the baseline), with no seeds."""
+        return self._hits(self.passages.search([question], top_k)[0], ())
 
     def _blend(self) -> bool:
         return self.scoring == "v2" and self.passage_node_weight > 0
