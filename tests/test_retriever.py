@@ -17,7 +17,9 @@ from kglink.ppr import personalized_pagerank
 from kglink.retriever import GraphRetriever
 
 SAMPLE = Path(__file__).resolve().parents[1] / "graphs" / "sample"
-QUESTION = "Who was the first president of the association which published Journal of Psychotherapy Integration?"
+QUESTION = (
+    "Who was the first president of the association which published Journal of Psychotherapy Integration?"
+)
 
 
 @pytest.fixture(scope="module")
