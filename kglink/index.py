@@ -147,12 +147,18 @@ class LateInteractionIndex:
         return out[0] if single else out
 
     def search_arrays(
-        self, queries: Sequence[np.ndarray], top_k: int, exhaustive: bool | None = None
+        self,
+        queries: Sequence[np.ndarray],
+        top_k: int,
+        exhaustive: bool | None = None,
+        candidate_tokens: int | None = None,
+        nprobe: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Like :meth:`search` but returns ``(scores, positions)`` arrays, -1 where fewer hits.
 
         ``exhaustive=True`` scores every text exactly (bounded-memory blocks on ``device``),
         ``False`` scores faiss candidates only; ``None`` decides by ``exhaustive_below``.
+        ``candidate_tokens`` and ``nprobe`` override the index's settings for this call.
         """
         if not len(self._ids):
             raise InputError("the index is empty; add texts before searching")
@@ -165,15 +171,24 @@ class LateInteractionIndex:
             )
             self.scored_pairs += len(queries) * len(self._ids)
             return _pad_columns(scores, idx, top_k)
-        cands = self.candidates(q_tokens, q_offsets)
+        cands = self.candidates(q_tokens, q_offsets, candidate_tokens, nprobe)
         self.scored_pairs += sum(len(c) for c in cands)
         return maxsim_candidates(q_tokens, q_offsets, self._tokens, self._offsets, cands, top_k)
 
-    def candidates(self, q_tokens: np.ndarray, q_offsets: np.ndarray) -> list[np.ndarray]:
+    def candidates(
+        self,
+        q_tokens: np.ndarray,
+        q_offsets: np.ndarray,
+        candidate_tokens: int | None = None,
+        nprobe: int | None = None,
+    ) -> list[np.ndarray]:
         """Per query, the positions of texts whose tokens are near the query's, by faiss."""
-        k = min(self.candidate_tokens, len(self._tokens))
+        k = min(candidate_tokens or self.candidate_tokens, len(self._tokens))
+        index = self._faiss_index()
+        if hasattr(index, "nprobe"):
+            index.nprobe = nprobe or self.nprobe
         with _faiss_threads(1 if len(q_tokens) < SMALL_SEARCH else None):
-            _, hits = self._faiss_index().search(np.ascontiguousarray(q_tokens, dtype=np.float32), k)
+            _, hits = index.search(np.ascontiguousarray(q_tokens, dtype=np.float32), k)
         owner = np.searchsorted(self._offsets, hits, side="right") - 1
         owner[hits < 0] = -1
         return [np.unique(owner[a:b][owner[a:b] >= 0]) for a, b in zip(q_offsets[:-1], q_offsets[1:])]
@@ -191,7 +206,6 @@ class LateInteractionIndex:
                 index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
                 sample = vectors[np.random.default_rng(0).choice(n, min(n, 64 * nlist), replace=False)]
                 index.train(sample)
-                index.nprobe = self.nprobe
                 logger.info("trained IVF index: %d tokens, %d lists", n, nlist)
             index.add(vectors)
             self._faiss = index

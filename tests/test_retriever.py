@@ -83,8 +83,10 @@ def test_synonym_ablation_drops_synonym_edges(bundle):
 
 def test_eval_cli_json(bundle, tmp_path):
     bundle.save(tmp_path / "kg")
-    result = CliRunner().invoke(main, ["eval", "--graph", str(tmp_path / "kg"), "--questions",
-                                       str(SAMPLE / "questions.json"), "--json"])
+    result = CliRunner().invoke(
+        main,
+        ["eval", "--graph", str(tmp_path / "kg"), "--questions", str(SAMPLE / "questions.json"), "--json"],
+    )
     assert result.exit_code == 0, result.output
     lines = [json.loads(x) for x in result.stdout.strip().splitlines()]
     per_question, summary = lines[:-1], lines[-1]
