@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_readme_python_blocks_run(tmp_path, monkeypatch, capsys):
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
-    assert len(blocks) >= 4
+    assert len(blocks) >= 5
     (tmp_path / "graphs").mkdir()
     (tmp_path / "graphs" / "sample").symlink_to(ROOT / "graphs" / "sample")
     monkeypatch.chdir(tmp_path)
