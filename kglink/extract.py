@@ -36,21 +36,39 @@ class Mention:
 class NgramExtractor:
     """Every run of 1 to ``max_words`` words that neither starts nor ends with a stopword.
 
+    With ``named_only`` (the default), only runs holding a name-like word are kept: a
+    capitalised word other than the question's first, or a word with a digit. A
+    question with no such run (say, all lowercase) keeps every run.
+
     >>> [m.text for m in NgramExtractor(max_words=3)("Who founded the Journal of Physics?")]
-    ['founded', 'founded the Journal', 'Journal', 'Journal of Physics', 'Physics']
+    ['founded the Journal', 'Journal', 'Journal of Physics', 'Physics']
+    >>> [m.text for m in NgramExtractor(max_words=2)("who founded it in 1905")]
+    ['1905']
+    >>> [m.text for m in NgramExtractor(max_words=2)("who founded it")]
+    ['founded']
     """
 
-    def __init__(self, max_words: int = 4, stopwords: frozenset[str] = STOPWORDS) -> None:
+    def __init__(
+        self, max_words: int = 4, stopwords: frozenset[str] = STOPWORDS, named_only: bool = True
+    ) -> None:
         self.max_words = max_words
         self.stopwords = stopwords
+        self.named_only = named_only
 
     def __call__(self, question: str) -> list[Mention]:
         words = list(_WORD.finditer(question))
-        out = []
+        named = [
+            i > 0 and w.group()[0].isupper() or any(c.isdigit() for c in w.group())
+            for i, w in enumerate(words)
+        ]
+        spans, kept = [], []
         for i, first in enumerate(words):
             if first.group().lower() in self.stopwords:
                 continue
-            for last in words[i : i + self.max_words]:
-                if last.group().lower() not in self.stopwords:
-                    out.append(Mention(question[first.start() : last.end()], first.start(), last.end()))
-        return out
+            for j in range(i, min(i + self.max_words, len(words))):
+                if words[j].group().lower() not in self.stopwords:
+                    span = Mention(question[first.start() : words[j].end()], first.start(), words[j].end())
+                    spans.append(span)
+                    if any(named[i : j + 1]):
+                        kept.append(span)
+        return kept if (self.named_only and kept) else spans

@@ -65,9 +65,11 @@ class GraphRetriever:
         ``"v2"`` (passage nodes' mass, default) or ``"v1"`` (summed entity mass).
     passage_node_weight
         HippoRAG 2's blend: passage nodes also restart with this weight times their
-        min-max-normalised dense score (0 disables it; ``v2`` only). Dense scores come
-        for the ``dense_candidates`` best passages (the rest get 0), so the weight is
-        larger than HippoRAG 2's 0.05, which spreads over every passage.
+        min-max-normalised dense score (``v2`` only). Dense scores come for the
+        ``dense_candidates`` best passages (the rest get 0), so useful weights are larger
+        than HippoRAG 2's 0.05, which spreads over every passage. Off by default: on
+        the MuSiQue dev set 0.5 added about 1 point of recall for twice the latency
+        (``benchmarks/bench_retrieval.py``).
     use_synonyms
         Walk synonym edges (False reproduces the "no synonym edges" ablation).
     """
@@ -80,7 +82,7 @@ class GraphRetriever:
         link_threshold: float | None = None,
         damping: float = 0.5,
         scoring: str = "v2",
-        passage_node_weight: float = 0.5,
+        passage_node_weight: float = 0.0,
         dense_candidates: int = 200,
         use_synonyms: bool = True,
     ) -> None:
