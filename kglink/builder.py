@@ -1,8 +1,9 @@
-"""From OpenIE JSON to a saved graph folder: graph + entity index + synonym edges.
+"""From OpenIE JSON to a saved graph folder: graph + entity index + synonym edges + passages.
 
 A graph folder holds ``graph.json`` / ``graph_config.json`` (the
-:class:`~kglink.graph.KnowledgeGraph`) and ``entities/`` (the
-:class:`~kglink.entities.EntityIndex` of its entity names). It is written into a
+:class:`~kglink.graph.KnowledgeGraph`), ``entities/`` (the
+:class:`~kglink.entities.EntityIndex` of its entity names) and ``passages/`` (the
+:class:`~kglink.passages.PassageIndex`, unless built without it). It is written into a
 temporary sibling folder and swapped in at the end, so a failed build leaves the
 previous folder as it was.
 """

@@ -217,7 +217,7 @@ class LateInteractionIndex:
         except KeyError:
             raise InputError(f"id {doc_id!r} is not in the index") from None
 
-    def save(self, folder: str | Path, meta: dict | None = None) -> None:
+    def save(self, folder: str | Path) -> None:
         """Write ``tokens.npy`` (float16), ``offsets.npy``, ``docs.json``, ``config.json``."""
         folder = Path(folder)
         atomic_save_npy(folder / "tokens.npy", self._tokens.astype(np.float16))
@@ -234,7 +234,6 @@ class LateInteractionIndex:
             "approximate_above": self.approximate_above,
             "nprobe": self.nprobe,
             "exhaustive_below": self.exhaustive_below,
-            **(meta or {}),
         }
         atomic_write_json(folder / "config.json", config)  # written last: marks the folder complete
 
