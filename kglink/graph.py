@@ -39,7 +39,7 @@ import networkx as nx
 
 from kglink._version import __version__
 from kglink.errors import ArtifactError, InputError
-from kglink.io import atomic_write_bytes, atomic_write_json, read_json
+from kglink.io import atomic_write_bytes, atomic_write_json, read_artifact_json
 from kglink.openie import OpenIEData
 from kglink.results import SynonymPair
 from kglink.text import normalize_name
@@ -267,12 +267,12 @@ class KnowledgeGraph:
         folder = Path(folder)
         if not folder.is_dir():
             raise ArtifactError(f"graph folder {folder} not found; build it with `kglink build`")
-        config = _read_artifact(folder / CONFIG_FILE, "graph config")
+        config = read_artifact_json(folder / CONFIG_FILE, "graph config")
         want = {"kind": "knowledge_graph", "format_version": FORMAT_VERSION}
         got = {k: config.get(k) for k in want} if isinstance(config, dict) else config
         if got != want:
             raise ArtifactError(f"{folder / CONFIG_FILE} has {got}, kglink reads {want}; {_REBUILD}")
-        data = _read_artifact(folder / GRAPH_FILE, "graph file")
+        data = read_artifact_json(folder / GRAPH_FILE, "graph file")
         try:
             graph = nx.node_link_graph(data, **_NODE_LINK)
             bad = [n for n, k in graph.nodes(data="kind") if k not in ("entity", "passage")]
@@ -343,10 +343,3 @@ def _graphml_safe(attrs: dict[str, Any]) -> None:
         if isinstance(v, (list, tuple, dict)):
             v = json.dumps(v, ensure_ascii=False)
         attrs[k] = _XML_INVALID.sub("\ufffd", v) if isinstance(v, str) else v
-
-
-def _read_artifact(path: Path, what: str) -> Any:
-    try:
-        return read_json(path, what)
-    except InputError as e:
-        raise ArtifactError(f"{e}; the graph folder is damaged, {_REBUILD}") from None

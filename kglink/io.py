@@ -72,7 +72,7 @@ def read_artifact_json(path: str | os.PathLike, what: str) -> Any:
     try:
         return read_json(path, what)
     except InputError as e:
-        raise ArtifactError(f"{e}; the folder is damaged, rebuild it") from None
+        raise ArtifactError(f"{e}; the folder is damaged, rebuild it with `kglink build`") from None
 
 
 def load_npy(path: str | os.PathLike, what: str) -> np.ndarray:
