@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 from dataclasses import asdict
+from pathlib import Path
 
 import click
 
@@ -162,11 +163,12 @@ def synonyms(graph_dir, node, limit, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def info(graph_dir, as_json) -> None:
     """Show the counts of a graph and the model its index was built with."""
+    from kglink.builder import ENTITIES_DIR
     from kglink.graph import KnowledgeGraph
     from kglink.io import read_artifact_json
 
     stats = KnowledgeGraph.load(graph_dir).stats()
-    config = read_artifact_json(f"{graph_dir}/entities/config.json", "entity index config")
+    config = read_artifact_json(Path(graph_dir) / ENTITIES_DIR / "config.json", "entity index config")
     stats.update({k: config.get(k) for k in ("model", "dim", "normalization", "threshold")})
     if as_json:
         _echo_json(stats)

@@ -22,7 +22,7 @@ from kglink.errors import InputError
 
 DEFAULT_BUDGET = 1 << 24  # similarity elements held at once (64 MB in float32)
 QUERY_BLOCK_TOKENS = 2048  # query rows per matmul block
-NORMALIZATIONS = ("raw", "mean", "self", "symmetric")
+NORMALIZATIONS = ("raw", "mean", "self")  # "symmetric" combines two "self" scores: see EntityIndex
 
 
 def pack(embeddings: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -179,7 +179,7 @@ def normalize_scores(
     elif method == "self":
         denom = self_scores
     else:
-        raise InputError(f"normalization must be one of {NORMALIZATIONS[:3]} here, got {method!r}")
+        raise InputError(f"normalization must be one of {NORMALIZATIONS}, got {method!r}")
     denom = np.asarray(denom, dtype=np.float32).reshape(-1, *([1] * (raw.ndim - 1)))
     return np.clip(raw / np.maximum(denom, 1e-6), 0.0, 1.0)
 
