@@ -1,55 +1,13 @@
-"""The ``kglink`` command line: a thin click layer over the Python API.
-
-Heavy imports (torch, transformers, faiss) happen inside the commands, so
-``kglink --help`` stays fast.
-"""
+"""Commands that build and inspect graphs: build, link, synonyms, info, export."""
 
 from __future__ import annotations
 
-import json
-import logging
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
-from kglink._version import __version__
-
-THRESHOLD = click.FloatRange(0.0, 1.0)
-
-
-def _echo_json(obj: object) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False))
-
-
-def _load(graph_dir: str):
-    from kglink.builder import GraphBundle
-
-    return GraphBundle.load(graph_dir)
-
-
-class _Group(click.Group):
-    """Turn kglink's own errors into one clear line and exit code 1, not a traceback."""
-
-    def invoke(self, ctx: click.Context):
-        from kglink.errors import KglinkError
-
-        try:
-            return super().invoke(ctx)
-        except KglinkError as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(1)
-
-
-@click.group(cls=_Group)
-@click.version_option(__version__, prog_name="kglink")
-@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
-def main(verbose: bool) -> None:
-    """kglink: entity linking and KG synonymy with late interaction (ColBERT MaxSim)."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+from kglink.cli._common import THRESHOLD, echo_json, load_bundle, main
 
 
 @main.command()
@@ -106,7 +64,7 @@ def build(
     timings = {k: round(v, 2) for k, v in bundle.timings.items()}
     stats = {**bundle.graph.stats(), **added, **timings, "out": out}
     if as_json:
-        _echo_json(stats)
+        echo_json(stats)
     else:
         click.echo(f"built {out}")
         for key, value in stats.items():
@@ -121,10 +79,10 @@ def build(
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per mention.")
 def link(graph_dir, mentions, top_k, threshold, as_json) -> None:
     """Link MENTIONS to entity nodes of a graph."""
-    results = _load(graph_dir).entities.link(list(mentions), top_k=top_k, threshold=threshold)
+    results = load_bundle(graph_dir).entities.link(list(mentions), top_k=top_k, threshold=threshold)
     for r in results:
         if as_json:
-            _echo_json(
+            echo_json(
                 {
                     "mention": r.mention,
                     "linked": r.linked,
@@ -153,7 +111,7 @@ def synonyms(graph_dir, node, limit, as_json) -> None:
     )
     for pair in pairs[:limit]:
         if as_json:
-            _echo_json(asdict(pair))
+            echo_json(asdict(pair))
         else:
             click.echo(f"{pair.score:.3f}  {pair.source}  <->  {pair.target}")
 
@@ -171,7 +129,7 @@ def info(graph_dir, as_json) -> None:
     config = read_artifact_json(Path(graph_dir) / ENTITIES_DIR / "config.json", "entity index config")
     stats.update({k: config.get(k) for k in ("model", "dim", "normalization", "threshold")})
     if as_json:
-        _echo_json(stats)
+        echo_json(stats)
     else:
         for key, value in stats.items():
             click.echo(f"{key:20} {value}")
@@ -187,68 +145,3 @@ def export(graph_dir, fmt, out) -> None:
 
     KnowledgeGraph.load(graph_dir).export_graphml(out)
     click.echo(f"wrote {out}")
-
-
-def _retriever(graph_dir: str, **options):
-    from kglink.retriever import GraphRetriever
-
-    bundle = _load(graph_dir)
-    bundle.entities.model.show_progress = False
-    return GraphRetriever(bundle, **options)
-
-
-@main.command()
-@click.option("--graph", "graph_dir", required=True, type=click.Path(), help="Graph folder.")
-@click.argument("question")
-@click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--mode", default="graph", show_default=True, type=click.Choice(["graph", "dense"]))
-@click.option("--json", "as_json", is_flag=True, help="One JSON line per passage.")
-def retrieve(graph_dir, question, top_k, mode, as_json) -> None:
-    """Retrieve passages for QUESTION, with the linked entities that led there."""
-    retriever = _retriever(graph_dir)
-    hits = (
-        retriever.retrieve(question, top_k) if mode == "graph" else retriever.retrieve_dense(question, top_k)
-    )
-    if not as_json and hits and hits[0].seeds:
-        click.echo(
-            "seeds: " + ", ".join(f"{s.mention!r} -> {s.node[2:]} ({s.score:.2f})" for s in hits[0].seeds)
-        )
-    for rank, hit in enumerate(hits, 1):
-        if as_json:
-            _echo_json({"rank": rank, **asdict(hit)})
-        else:
-            click.echo(f"{rank}. [{hit.score:.4f}] {hit.title}: {hit.text[:100]}")
-
-
-@main.command("eval")
-@click.option("--graph", "graph_dir", required=True, type=click.Path(), help="Graph folder.")
-@click.option(
-    "--questions",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False),
-    help="MuSiQue-format JSON: gold passages are paragraphs with is_supporting.",
-)
-@click.option("--mode", default="graph", show_default=True, type=click.Choice(["graph", "dense"]))
-@click.option("--no-synonyms", is_flag=True, help="Walk the graph without its synonym edges.")
-@click.option("--scoring", default="v2", show_default=True, type=click.Choice(["v1", "v2"]))
-@click.option("--json", "as_json", is_flag=True, help="One JSON line per question, then the summary.")
-def evaluate_cmd(graph_dir, questions, mode, no_synonyms, scoring, as_json) -> None:
-    """Passage Recall@2 and Recall@5 on MuSiQue-format questions."""
-    from kglink.evaluate import evaluate, load_questions, summarize
-
-    retriever = _retriever(graph_dir, use_synonyms=not no_synonyms, scoring=scoring)
-    fetch = retriever.retrieve if mode == "graph" else retriever.retrieve_dense
-    results = []
-    for result in evaluate(
-        load_questions(questions, retriever.bundle.graph), lambda q: [h.passage_id for h in fetch(q, 5)]
-    ):
-        results.append(result)
-        if as_json:
-            _echo_json(asdict(result))
-    summary = {"mode": mode, "synonyms": not no_synonyms, "scoring": scoring, **summarize(results)}
-    if as_json:
-        _echo_json(summary)
-    else:
-        click.echo(
-            " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items())
-        )
