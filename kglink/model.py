@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from kglink.checkpoint import Checkpoint, EncoderConfig, load_checkpoint, with_overrides
+from kglink.checkpoint import Checkpoint, EncoderConfig, load_checkpoint, save_pylate, with_overrides
 from kglink.device import resolve_device
 from kglink.errors import InputError
 from kglink.text import check_names
@@ -145,13 +146,7 @@ class LateInteractionModel:
         encodings come from the same forward pass and differ only in which tokens are
         kept, so this halves the work of encoding entity names.
         """
-        cfg = self.config
-        shared = (
-            self._query_prefix_id == self._document_prefix_id
-            and not cfg.query_expansion
-            and cfg.query_length == cfg.document_length
-        )
-        if not shared:
+        if not self.shares_encodings:
             return self.encode_query(list(texts), batch_size), self.encode_documents(list(texts), batch_size)
         queries, docs = self._encode(texts, (True, False), batch_size)
         return queries, docs
@@ -184,8 +179,72 @@ class LateInteractionModel:
         ]
         return [x[:1] + [prefix] + x[1:] for x in ids] if prefix is not None else [list(x) for x in ids]
 
-    def _encode_batch(self, ids: list[list[int]], is_query: bool) -> tuple[torch.Tensor, ...]:
-        """Pad one batch and run it: ``(input_ids, attention, normalised hidden states)`` on CPU."""
+    def token_embeddings(
+        self, texts: Sequence[str], sides: tuple[bool, ...] = (False,), chunk: int = 32
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Differentiable encoding for training: ``(vectors [n, width, dim], one keep mask per side)``.
+
+        ``sides`` holds ``True`` for query and ``False`` for document encoding; two sides
+        share one forward pass, which needs :attr:`shares_encodings`. Texts run in
+        length-sorted chunks of ``chunk`` (query expansion pads to one width anyway); the
+        output is padded with zero vectors that no mask keeps. Runs on the model's
+        device with gradients; ``vectors[i][mask[i]]`` is what :meth:`encode_query` /
+        :meth:`encode_documents` return.
+        """
+        if len(set(sides)) > 1 and not self.shares_encodings:
+            raise InputError(f"{self.name} encodes queries and documents differently; one side per call")
+        ids = self._tokenize(check_names(list(texts), "text"), sides[0])
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        width = max(len(x) for x in ids)
+        parts: list[tuple[torch.Tensor, list[torch.Tensor]]] = []
+        for start in range(0, len(order), chunk):  # length buckets: little padding
+            batch = [ids[i] for i in order[start : start + chunk]]
+            input_ids, attention, hidden = self._encode_batch(batch, sides[0], to_cpu=False)
+            masks = [self._keep(input_ids, attention, side).to(hidden.device) for side in sides]
+            pad = width - hidden.shape[1]
+            parts.append(
+                (torch.nn.functional.pad(hidden, (0, 0, 0, pad)), [_pad_mask(m, pad) for m in masks])
+            )
+        back = torch.tensor(order).argsort().to(self.device)
+        hidden = torch.cat([h for h, _ in parts])[back]
+        return hidden, [torch.cat([m[k] for _, m in parts])[back] for k in range(len(sides))]
+
+    @property
+    def shares_encodings(self) -> bool:
+        """Whether query and document encodings of a text come from the same forward pass.
+
+        True for plain encoders (no markers, no query expansion): the two then differ
+        only in which tokens are kept.
+        """
+        cfg = self.config
+        return (
+            self._query_prefix_id == self._document_prefix_id
+            and not cfg.query_expansion
+            and cfg.query_length == cfg.document_length
+        )
+
+    def modules(self) -> torch.nn.ModuleList:
+        """The trainable parts: the transformer and the projection (when there is one)."""
+        parts = [self._ckpt.encoder] + ([self._ckpt.projection] if self._ckpt.projection is not None else [])
+        return torch.nn.ModuleList(parts)
+
+    def set_projection(self, projection: torch.nn.Module | None) -> None:
+        """Replace the projection after the transformer (``None`` removes it)."""
+        self._ckpt.projection = None if projection is None else projection.to(self.device)
+
+    @property
+    def synonym_threshold(self) -> float | None:
+        """The synonym threshold calibrated for this checkpoint (``kglink.json``), if any."""
+        return self._ckpt.synonym_threshold
+
+    def save_pretrained(self, folder: str | Path, synonym_threshold: float | None = None) -> None:
+        """Save as a PyLate checkpoint folder (plus ``kglink.json`` with the threshold)."""
+        save_pylate(self._ckpt, folder, synonym_threshold)
+
+    def _encode_batch(
+        self, ids: list[list[int]], is_query: bool, to_cpu: bool = True
+    ) -> tuple[torch.Tensor, ...]:
+        """Pad one batch and run it: ``(input_ids, attention, normalised hidden states)``."""
         cfg, tok = self.config, self._ckpt.tokenizer
         expand = is_query and cfg.query_expansion
         width = cfg.query_length if expand else max(len(x) for x in ids)
@@ -197,8 +256,9 @@ class LateInteractionModel:
             attention[row, : len(seq)] = 1
         if expand and cfg.attend_to_expansion:
             attention.fill_(1)
-        hidden = self._forward(input_ids.to(self.device), attention.to(self.device))
-        return input_ids, attention, torch.nn.functional.normalize(hidden.float().cpu(), p=2, dim=-1)
+        hidden = self._forward(input_ids.to(self.device), attention.to(self.device)).float()
+        hidden = hidden.cpu() if to_cpu else hidden
+        return input_ids, attention, torch.nn.functional.normalize(hidden, p=2, dim=-1)
 
     def _keep(self, input_ids: torch.Tensor, attention: torch.Tensor, is_query: bool) -> torch.Tensor:
         """Which positions become output vectors."""
@@ -219,3 +279,7 @@ class LateInteractionModel:
     def __repr__(self) -> str:
         fmt, dev = self.config.format, self.device
         return f"LateInteractionModel({self.name!r}, format={fmt!r}, dim={self.dim}, device={dev})"
+
+
+def _pad_mask(mask: torch.Tensor, pad: int) -> torch.Tensor:
+    return torch.nn.functional.pad(mask, (0, pad), value=False)

@@ -115,3 +115,12 @@ def default_model():
     from kglink import LateInteractionModel
 
     return LateInteractionModel.from_pretrained(show_progress=False)
+
+
+@pytest.fixture(scope="session")
+def plain_ckpt(tmp_path_factory) -> Path:
+    """A plain transformers folder (no projection, no markers), like the embedded default."""
+    folder = tmp_path_factory.mktemp("ckpt") / "plain"
+    _, bert = _tiny_bert(folder)
+    bert.save_pretrained(folder)
+    return folder
