@@ -32,6 +32,8 @@ _WHERE = {
     "ModelLoadError": "errors",
     "SearchResult": "results",
     "SynonymPair": "results",
+    "TrainResult": "training",
+    "Trainer": "training",
     "build_graph": "builder",
     "load_corpus": "openie",
     "load_openie": "openie",

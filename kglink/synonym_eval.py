@@ -81,7 +81,7 @@ def pairwise_report(
     gold = {(a, b) for a, b in combinations(names, 2) if concepts[a] & concepts[b]}
     scored = scorer.pairs(names, max_neighbors)
     sweep = tuple(_pr_point(t, scored, gold) for t in THRESHOLDS)
-    best = max(sweep, key=lambda p: (p.f1, -p.threshold))
+    best = max(sweep, key=lambda p: (p.f1, p.threshold))  # ties: the stricter threshold
     at_default = _pr_point(default, scored, gold) if default is not None else None
     return PairwiseReport(len(names), len(gold), best, at_default, sweep)
 
@@ -151,6 +151,8 @@ class TfidfScorer:
         out: dict[tuple[str, str], float] = {}
         for i, row in enumerate(sim):
             for j in np.argsort(-row, kind="stable")[:k]:
+                if j == i:
+                    continue
                 key = (names[i], names[j]) if names[i] < names[j] else (names[j], names[i])
                 out[key] = max(float(row[j]), out.get(key, -1.0))
         return out

@@ -61,7 +61,8 @@ def load_groups(path: str | os.PathLike) -> Groups:
 
 def load_pairs(path: str | os.PathLike) -> Groups:
     """Groups from synonym pairs: TSV ``a<TAB>b`` or JSONL ``["a", "b"]`` / ``{"a", "b"}``."""
-    if str(path).endswith((".jsonl", ".json")):
+    first = next((line for line in _read_lines(path) if line.strip()), "")
+    if first.lstrip().startswith(("{", "[")):
         pairs = [_pair(rec, path, lineno) for lineno, rec in _jsonl(path)]
     else:
         pairs = []
@@ -91,6 +92,22 @@ def groups_from_pairs(pairs: Iterable[tuple[str, str]]) -> Groups:
     for name, n in counts.items():
         by_root.setdefault(root(name), Counter())[name] = n
     return {f"pairs-{i}": names for i, names in enumerate(by_root.values())}
+
+
+def load_synsets(path: str | os.PathLike) -> Groups:
+    """Any of the three formats, told apart by the first non-empty line.
+
+    A JSON object with ``"names"`` is a groups file, other JSON a pairs file; a tab line
+    with six or more fields (or a ``|t|`` title line) is PubTator, with two a TSV pair.
+    """
+    first = next((line for line in _read_lines(path) if line.strip()), "")
+    if first.lstrip().startswith(("{", "[")):
+        return load_groups(path) if '"names"' in first else load_pairs(path)
+    if "|t|" in first or len(first.split("\t")) >= 6:
+        return load_pubtator(path)
+    if len(first.split("\t")) == 2:
+        return load_pairs(path)
+    raise InputError(f"{path}: not PubTator, JSONL groups or synonym pairs; see `kglink train --help`")
 
 
 def merge_groups(*sources: Groups) -> Groups:

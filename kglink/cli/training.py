@@ -1,0 +1,130 @@
+"""Commands that adapt and measure the entity encoder: train, eval-synonyms."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import click
+
+from kglink.cli._common import echo_json, main
+
+FILES = click.Path(exists=True, dir_okay=False)
+
+
+def _groups(pubtator=(), groups=(), pairs=(), graphs=(), any_format=()):
+    from kglink import synsets
+
+    loaded = [synsets.load_pubtator(p) for p in pubtator] + [synsets.load_groups(p) for p in groups]
+    loaded += [synsets.load_pairs(p) for p in pairs] + [synsets.load_synsets(p) for p in any_format]
+    if graphs:
+        from kglink.aliases import graph_alias_groups
+
+        loaded += [graph_alias_groups(g) for g in graphs]
+    return synsets.merge_groups(*loaded) if loaded else None
+
+
+@main.command()
+@click.option("--model", default=None, help="Checkpoint to start from (default: the embedded model).")
+@click.option("--pubtator", multiple=True, type=FILES, help="PubTator corpus (concept ids give synonyms).")
+@click.option("--groups", multiple=True, type=FILES, help='JSONL: {"id": ..., "names": [...]} per line.')
+@click.option("--pairs", multiple=True, type=FILES, help="Synonym pairs: TSV a<TAB>b, or JSONL [a, b].")
+@click.option(
+    "--from-graph", multiple=True, type=click.Path(file_okay=False), help="Self-supervised aliases."
+)
+@click.option(
+    "--dev", multiple=True, type=FILES, help="Dev synonyms (any of the formats) for early stopping."
+)
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the trained model.")
+@click.option("--epochs", default=8, show_default=True, type=click.IntRange(1))
+@click.option("--batch-size", default=128, show_default=True, type=click.IntRange(2))
+@click.option("--lr", default=3e-5, show_default=True, type=click.FloatRange(0, min_open=True))
+@click.option("--temperature", default=0.05, show_default=True, type=click.FloatRange(0, min_open=True))
+@click.option(
+    "--hard-negatives", default=10, show_default=True, type=click.IntRange(0), help="Mined per name."
+)
+@click.option("--symmetric/--one-way", default=True, show_default=True, help="Loss in both directions.")
+@click.option("--projection-dim", default=None, type=click.IntRange(1), help="Add a projection (e.g. 128).")
+@click.option("--patience", default=2, show_default=True, type=click.IntRange(1), help="Epochs without gain.")
+@click.option(
+    "--target-precision", default=None, type=click.FloatRange(0, 1), help="Calibrate for precision."
+)
+@click.option(
+    "--precision", default="auto", show_default=True, type=click.Choice(["auto", "fp32", "bf16", "fp16"])
+)
+@click.option("--max-steps", default=None, type=click.IntRange(1), help="Stop after N steps (resumable).")
+@click.option("--resume", is_flag=True, help="Continue from the checkpoint beside --out.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--device", default=None, help="cpu, cuda, cuda:N (default: cuda if available).")
+@click.option("--progress/--no-progress", default=True, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def train(model, pubtator, groups, pairs, from_graph, dev, out, device, progress, resume, as_json, **options):
+    """Fine-tune the entity encoder on synonyms; saves a PyLate checkpoint with its threshold.
+
+    Sources can be mixed and repeated; concept ids shared across PubTator files (MeSH)
+    join their groups. Use the result with `kglink build --model OUT`.
+    """
+    from kglink.errors import InputError
+    from kglink.model import LateInteractionModel
+    from kglink.training import Trainer
+
+    data = _groups(pubtator, groups, pairs, from_graph)
+    if data is None:
+        raise InputError("give training synonyms: --pubtator, --groups, --pairs or --from-graph")
+    encoder = LateInteractionModel.from_pretrained(model, device=device, show_progress=progress)
+    trainer = Trainer(encoder, data, out, dev=_groups(any_format=dev), show_progress=progress, **options)
+    result = trainer.fit(resume=resume)
+    summary = {
+        "out": str(result.model_dir),
+        "steps": result.steps,
+        "epochs": result.epochs,
+        "seconds": round(result.seconds, 1),
+        "threshold": result.threshold,
+        "dev_best": asdict(result.dev.best) if result.dev else None,
+    }
+    if as_json:
+        echo_json(summary)
+    else:
+        for key, value in summary.items():
+            click.echo(f"{key:12} {value}")
+
+
+@main.command("eval-synonyms")
+@click.option("--pubtator", multiple=True, type=FILES, help="PubTator corpus with concept ids.")
+@click.option("--groups", multiple=True, type=FILES, help='JSONL: {"id": ..., "names": [...]} per line.')
+@click.option("--model", default=None, help="Model to evaluate (default: the embedded model).")
+@click.option(
+    "--baselines/--no-baselines", default=True, show_default=True, help="Also TF-IDF and untrained."
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per scorer, sweeps included.")
+def eval_synonyms(pubtator, groups, model, baselines, as_json):
+    """Pairwise synonymy P/R/F1 and linking acc@1/acc@5 on gold concept groups."""
+    from kglink.errors import InputError
+    from kglink.model import LateInteractionModel
+    from kglink.synonym_eval import MaxSimScorer, TfidfScorer, linking_report, pairwise_report
+
+    data = _groups(pubtator, groups)
+    if data is None:
+        raise InputError("give gold synonyms: --pubtator or --groups")
+    encoder = LateInteractionModel.from_pretrained(model, show_progress=False)
+    scorers = [(model or "embedded default", MaxSimScorer(encoder), encoder.synonym_threshold or 0.8)]
+    if baselines:
+        if model is not None:
+            untrained = LateInteractionModel.from_pretrained(None, show_progress=False)
+            scorers.append(("untrained (embedded default)", MaxSimScorer(untrained), 0.8))
+        scorers.append(("char-trigram TF-IDF", TfidfScorer(), None))
+    for name, scorer, default in scorers:
+        pairwise, linking = pairwise_report(scorer, data, default), linking_report(scorer, data)
+        if as_json:
+            echo_json({"scorer": name, "pairwise": asdict(pairwise), "linking": asdict(linking)})
+        else:
+            click.echo(_summary_line(name, pairwise, linking))
+
+
+def _summary_line(name, pairwise, linking) -> str:
+    best, default = pairwise.best, pairwise.at_default
+    line = f"{name}: {pairwise.names} names, {pairwise.gold_pairs} gold pairs; "
+    line += f"best F1 {best.f1:.3f} @ {best.threshold:.2f}"
+    if default:
+        p, r = default.precision, default.recall
+        line += f", F1@{default.threshold:.2f} {default.f1:.3f} (P {p:.3f} R {r:.3f})"
+    return line + f"; linking {linking.queries} names: acc@1 {linking.acc1:.3f} acc@5 {linking.acc5:.3f}"
