@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 LINK_NORMALIZATIONS = ("self", "mean", "symmetric")
+DEFAULT_THRESHOLD = 0.8  # HippoRAG's synonym threshold, for models without a calibrated one
 # Narrower faiss search for links than for synonym pairs: on 1,827 MuSiQue question
 # n-grams it linked exactly as exhaustive search did (same top-1 for 99.8%).
 LINK_CANDIDATE_TOKENS, LINK_NPROBE = 32, 8
@@ -41,7 +42,9 @@ class EntityIndex:
     normalization
         ``"self"`` (HippoRAG v1, default), ``"mean"`` or ``"symmetric"``.
     threshold
-        Default score a link or synonym must reach, in [0, 1].
+        Default score a link or synonym must reach, in [0, 1]; ``None`` takes the
+        threshold calibrated for the model (``kglink train`` stores it), else
+        :data:`DEFAULT_THRESHOLD`.
     exhaustive_below
         :meth:`synonym_pairs` scores all pairs exactly up to this many nodes (quadratic:
         about 100 s for 19k names on 2 CPU cores, seconds on a GPU); above it, it scores
@@ -64,7 +67,7 @@ class EntityIndex:
         model: LateInteractionModel,
         *,
         normalization: str = "self",
-        threshold: float = 0.8,
+        threshold: float | None = None,
         exhaustive_below: int | None = None,
     ) -> None:
         if normalization not in LINK_NORMALIZATIONS:
@@ -74,6 +77,8 @@ class EntityIndex:
             )
         self.model = model
         self.normalization = normalization
+        if threshold is None:
+            threshold = model.synonym_threshold if model.synonym_threshold is not None else DEFAULT_THRESHOLD
         self.threshold = check_threshold(threshold)
         if exhaustive_below is None:
             exhaustive_below = 200_000 if model.device.type == "cuda" else 5_000

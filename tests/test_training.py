@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from kglink import LateInteractionModel
+from kglink import EntityIndex, LateInteractionModel
 from kglink.synsets import name_concepts
 from kglink.training.loss import colbert_loss, maxsim_matrix
 from kglink.training.mining import mine_hard_negatives
@@ -97,6 +97,8 @@ def test_two_steps_change_weights_and_save_a_checkpoint_that_loads_back(ckpt, re
     loaded = LateInteractionModel.from_pretrained(str(tmp_path / "model"), show_progress=False)
     assert loaded.config.format == "pylate"
     assert loaded.synonym_threshold == result.threshold
+    assert EntityIndex(loaded).threshold == result.threshold  # build and link use the calibrated one
+    assert EntityIndex(loaded, threshold=0.9).threshold == 0.9
     texts = ["stanford university", "barack obama"]
     for a, b in zip(
         model.encode_documents(texts) + model.encode_query(texts),

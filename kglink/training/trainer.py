@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,7 +131,8 @@ class Trainer:
         negatives = {}
         if self.hard_negatives:
             self.modules.eval()
-            negatives = mine_hard_negatives(self.model, names, self.concepts, self.hard_negatives)
+            with _quiet(self.model):
+                negatives = mine_hard_negatives(self.model, names, self.concepts, self.hard_negatives)
         return plan_epoch(self.groups, negatives, self.batch_size, self.seed, self.run["epoch"])
 
     def _steps(self, bar: tqdm) -> None:
@@ -170,11 +173,8 @@ class Trainer:
 
     def _evaluate(self, groups: Groups) -> PairwiseReport:
         self.modules.eval()
-        show, self.model.show_progress = self.model.show_progress, False
-        try:
+        with _quiet(self.model):
             return pairwise_report(MaxSimScorer(self.model), groups)
-        finally:
-            self.model.show_progress = show
 
     def _snapshot(self) -> dict:
         return {
@@ -229,6 +229,16 @@ class Trainer:
         return TrainResult(
             self.out, run["step"], run["epoch"], seconds, threshold, dev, tuple(run["history"])
         )
+
+
+@contextmanager
+def _quiet(model: LateInteractionModel) -> Iterator[None]:
+    """No encoding bars inside training's own bar."""
+    show, model.show_progress = model.show_progress, False
+    try:
+        yield
+    finally:
+        model.show_progress = show
 
 
 def _warmup_linear(total: int, warmup: float):
