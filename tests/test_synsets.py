@@ -168,3 +168,23 @@ def test_train_cli_rejects_missing_sources(tmp_path):
 def test_ncbi_test_split_loads():
     groups = load_pubtator(shared_path("data", "ncbi_disease", "NCBItestset_corpus.txt"))
     assert len(groups) > 150
+
+
+def test_graph_alias_groups_from_a_saved_graph(tmp_path):
+    from pathlib import Path
+
+    from kglink.aliases import graph_alias_groups
+    from kglink.graph import KnowledgeGraph
+    from kglink.openie import load_openie
+
+    sample = Path(__file__).resolve().parents[1] / "graphs" / "sample"
+    graph = KnowledgeGraph.from_openie(load_openie(sample / "openie.json", sample / "corpus.json"))
+    graph.save(tmp_path)
+    groups = graph_alias_groups(tmp_path)
+    names = set(graph.entity_names())
+    assert {n for g in groups.values() for n in g} >= names  # every node is in the pool
+    apa = groups["alias:american psychological association"]
+    assert set(apa) == {"american psychological association", "apa"}
+    for concept, members in groups.items():
+        assert concept.startswith(("alias:", "node:"))
+        assert len(members) > 1 or concept.startswith("node:")
