@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-llm lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,17 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+# The llm extraction backend's real-server test: builds llama-cpp-python from source
+# (5-25 minutes; the native build crashed on a CPU without AVX-512, so it is off here).
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF
+
+$(VENV)/.llm-server: $(VENV)/.installed
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -q 'llama-cpp-python[server]>=0.3'
+	touch $@
+
+test-llm: $(VENV)/.llm-server
+	$(BIN)/python -m pytest -m slow tests/test_llm.py -s
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check kglink tests benchmarks examples

@@ -25,3 +25,11 @@ class IndexMismatchError(KglinkError):
 
 class ArtifactError(KglinkError):
     """A saved graph or index folder is missing, incomplete or corrupt."""
+
+
+class LLMError(KglinkError):
+    """A chat endpoint failed, refused the request or replied with something unusable."""
+
+
+class LLMUnavailableError(LLMError):
+    """The chat endpoint could not be reached at all (nothing listening, DNS failure)."""
