@@ -35,9 +35,15 @@ def _groups(pubtator=(), groups=(), pairs=(), graphs=(), any_format=()):
     "--dev", multiple=True, type=FILES, help="Dev synonyms (any of the formats) for early stopping."
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the trained model.")
-@click.option("--epochs", default=8, show_default=True, type=click.IntRange(1))
-@click.option("--batch-size", default=128, show_default=True, type=click.IntRange(2))
-@click.option("--lr", default=3e-5, show_default=True, type=click.FloatRange(0, min_open=True))
+@click.option("--epochs", default=6, show_default=True, type=click.IntRange(1))
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(2))
+@click.option(
+    "--lr",
+    default=3e-4,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Peak learning rate.",
+)
 @click.option("--temperature", default=0.05, show_default=True, type=click.FloatRange(0, min_open=True))
 @click.option(
     "--hard-negatives", default=10, show_default=True, type=click.IntRange(0), help="Mined per name."

@@ -60,6 +60,9 @@ class Trainer:
     many steps in all, the schedule still spanning ``epochs``. ``checkpoint_dir``
     (default ``out + ".checkpoint"``) holds the resumable state. The calibrated
     threshold is the dev best-F1 one, or the lowest reaching ``target_precision``.
+
+    The defaults are the recipe measured on NCBI-disease + BC5CDR with the embedded
+    MiniLM (6 epochs of 42 steps); a larger encoder may want a lower ``lr``.
     """
 
     def __init__(
@@ -69,9 +72,9 @@ class Trainer:
         out: str | Path,
         *,
         dev: Groups | None = None,
-        epochs: int = 8,
-        batch_size: int = 128,
-        lr: float = 3e-5,
+        epochs: int = 6,
+        batch_size: int = 64,
+        lr: float = 3e-4,
         temperature: float = 0.05,
         warmup: float = 0.1,
         hard_negatives: int = 10,
