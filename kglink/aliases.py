@@ -21,6 +21,7 @@ alphanumerics and spaces), as graph nodes are.
 from __future__ import annotations
 
 import os
+import random
 from collections import Counter
 
 from kglink.text import normalize_name
@@ -91,9 +92,11 @@ def alias_groups(names: list[str], surface_forms: dict[str, list[str]] | None = 
     return groups
 
 
-def graph_alias_groups(folder: str | os.PathLike) -> dict[str, Counter]:
-    """:func:`alias_groups` over the entity names of a saved graph, plus every other name as a
-    one-name group (a pool of negatives)."""
+def graph_alias_groups(
+    folder: str | os.PathLike, limit: int | None = None, seed: int = 0
+) -> dict[str, Counter]:
+    """:func:`alias_groups` over the entity names of a saved graph, plus the other names as
+    one-name groups (a pool of negatives); ``limit`` keeps a random sample of each kind."""
     from kglink.graph import KnowledgeGraph
 
     graph = KnowledgeGraph.load(folder).graph
@@ -102,5 +105,9 @@ def graph_alias_groups(folder: str | os.PathLike) -> dict[str, Counter]:
     }
     groups = alias_groups(sorted(entities), entities)
     named = {n for names in groups.values() for n in names}
-    groups.update({f"node:{n}": Counter([n]) for n in entities if n not in named})
-    return groups
+    singles = {f"node:{n}": Counter([n]) for n in sorted(entities) if n not in named}
+    if limit is not None:
+        rng = random.Random(seed)
+        groups = {k: groups[k] for k in sorted(rng.sample(sorted(groups), min(limit, len(groups))))}
+        singles = {k: singles[k] for k in sorted(rng.sample(sorted(singles), min(limit, len(singles))))}
+    return {**groups, **singles}

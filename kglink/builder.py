@@ -2,28 +2,28 @@
 
 A graph folder holds ``graph.json`` / ``graph_config.json`` (the
 :class:`~kglink.graph.KnowledgeGraph`), ``entities/`` (the
-:class:`~kglink.entities.EntityIndex` of its entity names) and ``passages/`` (the
-:class:`~kglink.passages.PassageIndex`, unless built without it). It is written into a
+:class:`~kglink.entities.EntityIndex` of its entity names), ``passages/`` (the
+:class:`~kglink.passages.PassageIndex`, unless built without it) and ``openie.json``
+(the extractions it was built from, see :mod:`kglink.ie.store`). It is written into a
 temporary sibling folder and swapped in at the end, so a failed build leaves the
-previous folder as it was.
+previous folder as it was. Building from a raw corpus is :mod:`kglink.ingest`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kglink.entities import EntityIndex
-from kglink.errors import ArtifactError, InputError
+from kglink.errors import ArtifactError
 from kglink.graph import KnowledgeGraph
-from kglink.io import umask_value
+from kglink.ie.store import OPENIE_FILE, merge_extractions, read_extractions, write_extractions
+from kglink.io import replace_folder
 from kglink.model import LateInteractionModel
-from kglink.openie import load_openie
+from kglink.openie import OpenIEData, OpenIEDoc, load_openie
 from kglink.passages import PassageIndex
 
 logger = logging.getLogger(__name__)
@@ -37,25 +37,35 @@ class GraphBundle:
     """A knowledge graph, the entity index that links into it, and its dense passage index.
 
     ``passages`` is ``None`` for a graph built without passage encodings (it then
-    cannot retrieve passages).
+    cannot retrieve passages). ``openie`` holds the extractions the graph was built
+    from and ``extractor`` the name of the backend that made them (saved as
+    ``openie.json``; ``None`` for a folder saved before kglink kept them).
     """
 
     graph: KnowledgeGraph
     entities: EntityIndex
     passages: PassageIndex | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    openie: OpenIEData | None = None
+    extractor: str = ""
 
-    def extend(self, openie: str | os.PathLike, corpus: str | os.PathLike | None = None) -> dict[str, int]:
-        """Add the passages of another OpenIE file that the graph does not hold yet.
+    def extend(
+        self, openie: str | os.PathLike | OpenIEData, corpus: str | os.PathLike | None = None
+    ) -> dict[str, int]:
+        """Add the passages of another OpenIE file (or loaded data) that the graph does not hold yet.
 
         Passages whose entities the graph already holds (same content hash) are skipped;
         only the new entity names are encoded, and only new-vs-all synonym pairs are scored.
         Returns the counts of new passages, entities and synonym edges.
         """
-        data = load_openie(openie, corpus)
+        data = openie if isinstance(openie, OpenIEData) else load_openie(openie, corpus)
         known = set(self.graph.extracted_passage_ids())
         fresh = tuple(d for d in data.docs if d.passage.id not in known)
-        new_names = self.graph.merge(KnowledgeGraph.from_openie(replace(data, docs=fresh)))
+        new_graph = KnowledgeGraph.from_openie(replace(data, docs=fresh))
+        annotate_passages(new_graph, fresh)
+        new_names = self.graph.merge(new_graph)
+        if self.openie is not None:
+            self.openie = merge_extractions(self.openie, replace(data, docs=fresh))
         if self.passages is not None:
             self.passages.add([d.passage for d in fresh if d.passage.id not in self.passages])
         new_ids = self.entities.add(new_names) if new_names else []
@@ -68,21 +78,13 @@ class GraphBundle:
 
     def save(self, folder: str | os.PathLike) -> None:
         """Write the bundle to ``folder``, replacing it only once everything is written."""
-        folder = Path(folder)
-        if folder.exists() and not folder.is_dir():
-            raise InputError(f"{folder} is a file; give a folder path for the graph")
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        tmp.chmod(0o777 & ~umask_value())  # mkdtemp makes 0700
-        try:
+        with replace_folder(folder) as tmp:
             self.graph.save(tmp)
             self.entities.save(tmp / ENTITIES_DIR)
             if self.passages is not None:
                 self.passages.save(tmp / PASSAGES_DIR)
-            _swap_in(tmp, folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+            if self.openie is not None:
+                write_extractions(tmp / OPENIE_FILE, self.openie, self.extractor)
 
     @classmethod
     def load(cls, folder: str | os.PathLike, model: LateInteractionModel | None = None) -> GraphBundle:
@@ -96,15 +98,18 @@ class GraphBundle:
         entities = EntityIndex.load(folder / ENTITIES_DIR, model)
         has_passages = (folder / PASSAGES_DIR).is_dir()
         passages = PassageIndex.load(folder / PASSAGES_DIR, entities.model) if has_passages else None
-        return cls(graph, entities, passages)
+        openie, extractor = None, ""
+        if (folder / OPENIE_FILE).is_file():
+            openie, extractor = read_extractions(folder / OPENIE_FILE)
+        return cls(graph, entities, passages, openie=openie, extractor=extractor)
 
 
 def build_graph(
-    openie: str | os.PathLike,
+    openie: str | os.PathLike | OpenIEData,
     corpus: str | os.PathLike | None = None,
     *,
     model: LateInteractionModel | str | None = None,
-    threshold: float = 0.8,
+    threshold: float | None = None,
     normalization: str = "self",
     max_neighbors: int = 100,
     min_alnum_chars: int = 3,
@@ -113,14 +118,18 @@ def build_graph(
 ) -> GraphBundle:
     """Build a graph from HippoRAG OpenIE JSON (and its corpus) with synonym edges.
 
-    ``model`` is a loaded model, a checkpoint path / hub id, or ``None`` for the
-    embedded default. Synonym pairs follow :meth:`EntityIndex.synonym_pairs`. With
-    ``passages`` the passages are also encoded for dense retrieval.
+    ``threshold=None`` takes the model's calibrated synonym threshold (``kglink train``
+    stores it), else 0.8. ``openie`` is a file path or already loaded :class:`~kglink.openie.OpenIEData`
+    (``corpus`` then does not apply). ``model`` is a loaded model, a checkpoint path /
+    hub id, or ``None`` for the embedded default. Synonym pairs follow
+    :meth:`EntityIndex.synonym_pairs`. With ``passages`` the passages are also encoded
+    for dense retrieval.
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    data = load_openie(openie, corpus)
+    data = openie if isinstance(openie, OpenIEData) else load_openie(openie, corpus)
     graph = KnowledgeGraph.from_openie(data)
+    annotate_passages(graph, data.docs)
     timings["graph_s"] = time.perf_counter() - start
     if not isinstance(model, LateInteractionModel):
         model = LateInteractionModel.from_pretrained(model, device=device)
@@ -139,16 +148,12 @@ def build_graph(
         passage_index = PassageIndex(model)
         passage_index.add([doc.passage for doc in data.docs])
         timings["passages_s"] = time.perf_counter() - start
-    return GraphBundle(graph, entities, passage_index, timings)
+    return GraphBundle(graph, entities, passage_index, timings, data, "openie-file")
 
 
-def _swap_in(tmp: Path, folder: Path) -> None:
-    """Replace ``folder`` by ``tmp`` with two renames; the old folder is removed last."""
-    old = None
-    if folder.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=folder.parent))
-        os.rmdir(old)
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def annotate_passages(graph: KnowledgeGraph, docs: tuple[OpenIEDoc, ...]) -> None:
+    """Copy ``source``/``start``/``end`` of passages cut from longer documents onto their nodes."""
+    for doc in docs:
+        p = doc.passage
+        if p.source:
+            graph.graph.nodes[graph.passage_node(p.id)].update(source=p.source, start=p.start, end=p.end)

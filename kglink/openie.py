@@ -24,6 +24,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from kglink.errors import InputError
@@ -36,11 +37,20 @@ Triple = tuple[str, str, str]
 
 @dataclass(frozen=True)
 class Passage:
-    """One passage: its stable ``id``, its ``title`` (``""`` if unknown) and its ``text``."""
+    """One passage: its stable ``id``, its ``title`` (``""`` if unknown) and its ``text``.
+
+    A passage cut from a longer document (see :mod:`kglink.corpus`) also knows where it
+    came from: the document's ``source`` id and the ``start``/``end`` character offsets
+    of ``text`` in the document's text (``""`` and ``-1`` when unknown). These metadata
+    take no part in equality: two passages are equal when id, title and text are.
+    """
 
     id: str
     title: str
     text: str
+    source: str = dataclass_field(default="", compare=False)
+    start: int = dataclass_field(default=-1, compare=False)
+    end: int = dataclass_field(default=-1, compare=False)
 
     @property
     def content(self) -> str:

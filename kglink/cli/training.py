@@ -11,7 +11,7 @@ from kglink.cli._common import echo_json, main
 FILES = click.Path(exists=True, dir_okay=False)
 
 
-def _groups(pubtator=(), groups=(), pairs=(), graphs=(), any_format=()):
+def _groups(pubtator=(), groups=(), pairs=(), graphs=(), any_format=(), alias_limit=None):
     from kglink import synsets
 
     loaded = [synsets.load_pubtator(p) for p in pubtator] + [synsets.load_groups(p) for p in groups]
@@ -19,7 +19,7 @@ def _groups(pubtator=(), groups=(), pairs=(), graphs=(), any_format=()):
     if graphs:
         from kglink.aliases import graph_alias_groups
 
-        loaded += [graph_alias_groups(g) for g in graphs]
+        loaded += [graph_alias_groups(g, alias_limit) for g in graphs]
     return synsets.merge_groups(*loaded) if loaded else None
 
 
@@ -31,6 +31,7 @@ def _groups(pubtator=(), groups=(), pairs=(), graphs=(), any_format=()):
 @click.option(
     "--from-graph", multiple=True, type=click.Path(file_okay=False), help="Self-supervised aliases."
 )
+@click.option("--alias-limit", default=None, type=click.IntRange(1), help="--from-graph: sample N groups.")
 @click.option(
     "--dev", multiple=True, type=FILES, help="Dev synonyms (any of the formats) for early stopping."
 )
@@ -63,7 +64,21 @@ def _groups(pubtator=(), groups=(), pairs=(), graphs=(), any_format=()):
 @click.option("--device", default=None, help="cpu, cuda, cuda:N (default: cuda if available).")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-def train(model, pubtator, groups, pairs, from_graph, dev, out, device, progress, resume, as_json, **options):
+def train(
+    model,
+    pubtator,
+    groups,
+    pairs,
+    from_graph,
+    alias_limit,
+    dev,
+    out,
+    device,
+    progress,
+    resume,
+    as_json,
+    **options,
+):
     """Fine-tune the entity encoder on synonyms; saves a PyLate checkpoint with its threshold.
 
     Sources can be mixed and repeated; concept ids shared across PubTator files (MeSH)
@@ -73,7 +88,7 @@ def train(model, pubtator, groups, pairs, from_graph, dev, out, device, progress
     from kglink.model import LateInteractionModel
     from kglink.training import Trainer
 
-    data = _groups(pubtator, groups, pairs, from_graph)
+    data = _groups(pubtator, groups, pairs, from_graph, alias_limit=alias_limit)
     if data is None:
         raise InputError("give training synonyms: --pubtator, --groups, --pairs or --from-graph")
     encoder = LateInteractionModel.from_pretrained(model, device=device, show_progress=progress)

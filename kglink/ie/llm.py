@@ -73,8 +73,6 @@ class LLMExtractor:
         servers that reject it.
     """
 
-    name = "llm"
-
     def __init__(
         self,
         base_url: str,
@@ -91,6 +89,7 @@ class LLMExtractor:
     ) -> None:
         if concurrency < 1 or max_tokens < 1:
             raise InputError("concurrency and max_tokens must be at least 1")
+        self.name = f"llm:{model}"  # extractions of another model are not reused
         self.client = ChatClient(
             base_url, model, api_key_env=api_key_env, timeout=timeout, max_retries=max_retries
         )
