@@ -19,17 +19,16 @@ unchanged; the chunks of a longer one are ``passage_id(title + "\\n" + chunk)``.
 from __future__ import annotations
 
 import bisect
-import json
 import logging
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from kglink.errors import InputError
-from kglink.io import read_json
-from kglink.openie import Passage, _corpus_record, passage_id
+from kglink.io import read_jsonl
+from kglink.openie import Passage, _corpus_record, load_corpus, passage_id
 
 logger = logging.getLogger(__name__)
 
@@ -61,29 +60,8 @@ def load_documents(path: str | os.PathLike) -> list[Passage]:
     if path.is_dir():
         return _load_folder(path)
     if path.suffix.lower() in (".jsonl", ".ndjson"):
-        return [_corpus_record(rec, i, path) for i, rec in _jsonl_records(path)]
-    raw = read_json(path, "corpus file")
-    if not isinstance(raw, list):
-        raise InputError(
-            f"corpus file {path} holds a {type(raw).__name__}; expected a JSON list of "
-            '{"title", "text"} records (or name a .jsonl file, or a folder of .txt/.md files)'
-        )
-    return [_corpus_record(rec, i, path) for i, rec in enumerate(raw)]
-
-
-def _jsonl_records(path: Path) -> Iterable[tuple[int, Any]]:
-    if not path.is_file():
-        raise InputError(f"corpus file not found: {path}")
-    try:
-        lines = path.read_bytes().decode("utf-8").splitlines()
-    except UnicodeDecodeError as e:
-        raise InputError(f"corpus file {path} is not UTF-8 (byte {e.start}); re-save it as UTF-8") from None
-    for lineno, line in enumerate(lines, 1):
-        if line.strip():
-            try:
-                yield lineno - 1, json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(f"corpus file {path}, line {lineno} is not valid JSON: {e.msg}") from None
+        return [_corpus_record(rec, lineno - 1, path) for lineno, rec in read_jsonl(path, "corpus file")]
+    return load_corpus(path)
 
 
 def _load_folder(folder: Path) -> list[Passage]:

@@ -115,3 +115,20 @@ def replace_folder(folder: str | os.PathLike) -> Iterator[Path]:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def read_jsonl(path: str | os.PathLike, what: str = "JSONL file") -> Iterator[tuple[int, Any]]:
+    """``(line number, record)`` for each non-blank line of a UTF-8 JSON Lines file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} not found: {path}")
+    try:
+        lines = path.read_bytes().decode("utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise InputError(f"{what} {path} is not UTF-8 (byte {e.start}); re-save it as UTF-8") from None
+    for lineno, line in enumerate(lines, 1):
+        if line.strip():
+            try:
+                yield lineno, json.loads(line)
+            except json.JSONDecodeError as e:
+                raise InputError(f"{what} {path}, line {lineno} is not valid JSON: {e.msg}") from None

@@ -102,7 +102,8 @@ def load_corpus(path: str | os.PathLike) -> list[Passage]:
     if not isinstance(raw, list):
         raise InputError(
             f"corpus file {path} holds a {type(raw).__name__}; "
-            'expected a JSON list of {"title", "text"} records'
+            'expected a JSON list of {"title", "text"} records (`kglink build --corpus` also '
+            "takes a .jsonl file or a folder of .txt/.md files)"
         )
     return [_corpus_record(rec, i, path) for i, rec in enumerate(raw)]
 

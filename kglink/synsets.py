@@ -18,13 +18,13 @@ Names are keyed by :func:`kglink.text.normalize_name`, as graph nodes are.
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
 from kglink.errors import InputError
+from kglink.io import read_jsonl
 from kglink.text import normalize_name
 
 Groups = dict[str, Counter]  # concept id -> Counter(normalised name -> mentions)
@@ -51,7 +51,7 @@ def load_pubtator(path: str | os.PathLike) -> Groups:
 def load_groups(path: str | os.PathLike) -> Groups:
     """Concept groups from JSONL lines ``{"id": ..., "names": [...]}``."""
     groups: Groups = {}
-    for lineno, rec in _jsonl(path):
+    for lineno, rec in read_jsonl(path):
         if not isinstance(rec, dict) or not isinstance(rec.get("names"), list) or "id" not in rec:
             raise InputError(f'{path}:{lineno}: expected {{"id": ..., "names": [...]}}')
         names = groups.setdefault(str(rec["id"]), Counter())
@@ -63,7 +63,7 @@ def load_pairs(path: str | os.PathLike) -> Groups:
     """Groups from synonym pairs: TSV ``a<TAB>b`` or JSONL ``["a", "b"]`` / ``{"a", "b"}``."""
     first = next((line for line in _read_lines(path) if line.strip()), "")
     if first.lstrip().startswith(("{", "[")):
-        pairs = [_pair(rec, path, lineno) for lineno, rec in _jsonl(path)]
+        pairs = [_pair(rec, path, lineno) for lineno, rec in read_jsonl(path)]
     else:
         pairs = []
         for lineno, line in enumerate(_read_lines(path), 1):
@@ -134,15 +134,6 @@ def _pair(rec: object, path: str | os.PathLike, lineno: int) -> tuple[str, str]:
     if not isinstance(rec, list) or len(rec) != 2 or not all(isinstance(x, str) and x.strip() for x in rec):
         raise InputError(f"{path}:{lineno}: expected a pair of two names (TSV a<TAB>b, or JSON [a, b])")
     return rec[0], rec[1]
-
-
-def _jsonl(path: str | os.PathLike) -> Iterable[tuple[int, object]]:
-    for lineno, line in enumerate(_read_lines(path), 1):
-        if line.strip():
-            try:
-                yield lineno, json.loads(line)
-            except ValueError as e:
-                raise InputError(f"{path}:{lineno}: not valid JSON ({e}); one JSON object per line") from None
 
 
 def _read_lines(path: str | os.PathLike) -> list[str]:
