@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 
@@ -10,6 +11,7 @@ import pytest
 import torch
 
 from kglink import EntityIndex, LateInteractionModel
+from kglink.errors import InputError
 from kglink.synsets import name_concepts
 from kglink.training.loss import colbert_loss, maxsim_matrix
 from kglink.training.mining import mine_hard_negatives
@@ -133,3 +135,34 @@ def test_resume_continues_the_same_schedule(plain_ckpt, tmp_path):
     a, b = _weights(straight.model), _weights(resumed.model)
     for key in a:
         torch.testing.assert_close(a[key], b[key], atol=1e-6, rtol=0)
+
+
+def test_interpolate_by_hand():
+    from kglink.training.merge import interpolate
+
+    trained = {"w": torch.tensor([1.0, 3.0]), "ids": torch.tensor([5, 6])}
+    start = {"w": torch.tensor([3.0, 7.0]), "ids": torch.tensor([0, 0])}
+    got = interpolate(trained, start, 0.25)
+    torch.testing.assert_close(got["w"], torch.tensor([1.5, 4.0]))  # 0.75 * trained + 0.25 * start
+    assert torch.equal(got["ids"], trained["ids"])  # integer buffers are not averaged
+    with pytest.raises(InputError, match="different tensors"):
+        interpolate(trained, {"w": start["w"]}, 0.5)
+
+
+def test_base_weight_saves_the_average_of_trained_and_starting_weights(plain_ckpt, tmp_path):
+    def run(out, base_weight):
+        model = LateInteractionModel.from_pretrained(str(plain_ckpt), show_progress=False)
+        start = _weights(model)
+        Trainer(
+            model, GROUPS, out, epochs=1, batch_size=4, lr=1e-3, base_weight=base_weight, show_progress=False
+        ).fit()
+        return start, LateInteractionModel.from_pretrained(str(out), show_progress=False)
+
+    start, plain = run(tmp_path / "plain", 0.0)
+    _, merged = run(tmp_path / "merged", 0.4)
+    trained, saved = _weights(plain), _weights(merged)
+    assert any(not torch.equal(trained[k], start[k]) for k in start)
+    for key in start:
+        torch.testing.assert_close(saved[key], 0.6 * trained[key] + 0.4 * start[key], atol=1e-6, rtol=0)
+    summary = json.loads((tmp_path / "merged" / "training.json").read_text())
+    assert summary["base_weight"] == 0.4 and summary["threshold"] == merged.synonym_threshold

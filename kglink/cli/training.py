@@ -58,6 +58,13 @@ def _groups(pubtator=(), groups=(), pairs=(), graphs=(), any_format=(), alias_li
 @click.option(
     "--precision", default="auto", show_default=True, type=click.Choice(["auto", "fp32", "bf16", "fp16"])
 )
+@click.option(
+    "--base-weight",
+    default=0.3,
+    show_default=True,
+    type=click.FloatRange(0, 1, max_open=True),
+    help="Share of the starting model in the saved weights (WiSE-FT; keeps general-domain linking).",
+)
 @click.option("--max-steps", default=None, type=click.IntRange(1), help="Stop after N steps (resumable).")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint beside --out.")
 @click.option("--seed", default=0, show_default=True, type=int)

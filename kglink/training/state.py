@@ -2,7 +2,8 @@
 
 Saved as ``state.pt`` in the checkpoint folder (``torch.save`` of tensors and plain
 Python values, loaded with ``weights_only=True``), written atomically; the best
-weights so far sit beside it in ``best.pt``.
+weights so far sit beside it in ``best.pt``, and the starting weights (for
+:func:`~kglink.training.merge.interpolate`) in ``start.pt``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from kglink.io import atomic_write_bytes
 
 STATE_FILE = "state.pt"
 BEST_FILE = "best.pt"
+START_FILE = "start.pt"
 
 
 def save_torch(path: str | os.PathLike, obj: Any) -> None:
