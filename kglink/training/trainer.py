@@ -221,8 +221,9 @@ class Trainer:
     def _finish(self, seconds: float) -> TrainResult:
         """Load the best weights, average them with the start, calibrate, save model and report.
 
-        The dev groups are scored once more here: the saved weights (averaged with the
-        start) are not those any epoch was scored with.
+        The dev groups are scored once more here: averaged with the start, the saved
+        weights are not those any epoch was scored with (with ``base_weight=0`` this
+        repeats the best epoch's scoring, seconds against minutes of training).
         """
         best = self.ckpt_dir / state.BEST_FILE
         if self.dev is not None and best.is_file():
