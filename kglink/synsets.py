@@ -19,6 +19,7 @@ Names are keyed by :func:`kglink.text.normalize_name`, as graph nodes are.
 from __future__ import annotations
 
 import os
+import random
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -117,6 +118,24 @@ def merge_groups(*sources: Groups) -> Groups:
         for concept, names in groups.items():
             merged.setdefault(concept, Counter()).update(names)
     return merged
+
+
+def split_dev(groups: Groups, fraction: float, seed: int = 0, minimum: int = 10) -> tuple[Groups, Groups]:
+    """Split off ``fraction`` of the multi-name groups (a random, seeded sample) as a dev set.
+
+    One-name groups stay in training (they only serve as negatives). Returns
+    ``(train, held)``; ``held`` is empty when it would have fewer than ``minimum`` groups.
+
+    >>> train, held = split_dev({f"c{i}": Counter({f"a{i}": 1, f"b{i}": 1}) for i in range(20)}, 0.5)
+    >>> len(train), len(held), set(train).isdisjoint(held)
+    (10, 10, True)
+    """
+    multi = sorted(c for c, names in groups.items() if len(names) > 1)
+    n = int(len(multi) * fraction)
+    if n < minimum:
+        return groups, {}
+    held = set(random.Random(seed).sample(multi, n))
+    return {c: g for c, g in groups.items() if c not in held}, {c: groups[c] for c in sorted(held)}
 
 
 def name_concepts(groups: Groups) -> dict[str, frozenset[str]]:

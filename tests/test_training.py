@@ -166,3 +166,16 @@ def test_base_weight_saves_the_average_of_trained_and_starting_weights(plain_ckp
         torch.testing.assert_close(saved[key], 0.6 * trained[key] + 0.4 * start[key], atol=1e-6, rtol=0)
     summary = json.loads((tmp_path / "merged" / "training.json").read_text())
     assert summary["base_weight"] == 0.4 and summary["threshold"] == merged.synonym_threshold
+
+
+def test_without_dev_a_share_of_the_groups_is_held_out_for_calibration(plain_ckpt, tmp_path):
+    groups = {f"c{i}": Counter({f"name {i}": 1, f"alias {i}": 1}) for i in range(30)}
+    groups["single"] = Counter({"lonely": 1})
+    model = LateInteractionModel.from_pretrained(str(plain_ckpt), show_progress=False)
+    trainer = Trainer(model, groups, tmp_path / "m", hold_out=0.34, max_steps=1, show_progress=False)
+    assert len(trainer.dev) == 10 and "single" in trainer.groups
+    assert set(trainer.dev).isdisjoint(trainer.groups) and len(trainer.groups) == 21
+    result = trainer.fit()
+    assert result.dev is not None and result.dev.gold_pairs == 10  # one pair per held-out group
+    few = Trainer(model, GROUPS, tmp_path / "few", show_progress=False)  # 3 multi-name groups: too few
+    assert few.dev is None and few.groups == GROUPS

@@ -35,6 +35,13 @@ def _groups(pubtator=(), groups=(), pairs=(), graphs=(), any_format=(), alias_li
 @click.option(
     "--dev", multiple=True, type=FILES, help="Dev synonyms (any of the formats) for early stopping."
 )
+@click.option(
+    "--hold-out",
+    default=0.1,
+    show_default=True,
+    type=click.FloatRange(0, 1, max_open=True),
+    help="Without --dev: share of the synonym groups held out as dev (0: calibrate on training).",
+)
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the trained model.")
 @click.option("--epochs", default=6, show_default=True, type=click.IntRange(1))
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(2))

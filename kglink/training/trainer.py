@@ -27,7 +27,7 @@ from kglink.errors import ArtifactError, InputError
 from kglink.io import atomic_write_json
 from kglink.model import LateInteractionModel
 from kglink.synonym_eval import MaxSimScorer, PairwiseReport, pairwise_report, pick_threshold
-from kglink.synsets import Groups, name_concepts
+from kglink.synsets import Groups, name_concepts, split_dev
 from kglink.training import state
 from kglink.training.batches import plan_epoch
 from kglink.training.merge import interpolate
@@ -62,6 +62,8 @@ class Trainer:
     many steps in all, the schedule still spanning ``epochs``. ``checkpoint_dir``
     (default ``out + ".checkpoint"``) holds the resumable state. The calibrated
     threshold is the dev best-F1 one, or the lowest reaching ``target_precision``.
+    Without ``dev``, a seeded ``hold_out`` share of the multi-name groups (at least 10
+    groups) is held out of training to serve as dev; 0 calibrates on the training groups.
     ``base_weight`` is the starting model's share in the saved weights (WiSE-FT;
     0: the fine-tuned weights alone); it keeps the encoder's general-domain linking.
 
@@ -76,6 +78,7 @@ class Trainer:
         out: str | Path,
         *,
         dev: Groups | None = None,
+        hold_out: float = 0.1,
         epochs: int = 6,
         batch_size: int = 64,
         lr: float = 3e-4,
@@ -94,6 +97,13 @@ class Trainer:
         checkpoint_dir: str | Path | None = None,
         show_progress: bool = True,
     ) -> None:
+        if not 0.0 <= hold_out < 1.0:
+            raise InputError(f"hold_out must be in [0, 1), got {hold_out}")
+        if dev is None and hold_out:
+            groups, held = split_dev(groups, hold_out, seed)
+            dev = held or None
+            if dev:
+                logger.info("no dev groups given: %d training groups held out as dev", len(dev))
         if not any(len(names) > 1 for names in groups.values()):
             raise InputError("no concept has two names; training needs synonym groups or pairs")
         self.model, self.groups, self.dev, self.out = model, groups, dev, Path(out)
