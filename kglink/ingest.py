@@ -70,17 +70,17 @@ def build_graph_from_corpus(
     """Build a graph from a raw corpus with ``extractor``.
 
     ``corpus`` is a path for :func:`kglink.corpus.load_documents` (JSON, JSONL, or a
-    folder of ``.txt``/``.md`` files) or a list of documents; each is cut into passages
-    of at most ``chunk_tokens`` tokens of the model's tokenizer (``0`` or ``None``: kept
-    whole). ``reuse`` is ``(extractions, extractor name)`` of an earlier build, as
-    :func:`kglink.ie.store.read_extractions` returns. The other arguments are those of
-    :func:`~kglink.builder.build_graph`. The bundle's ``timings`` gain ``chunk_s`` and
-    ``extract_s``.
+    folder of ``.txt``/``.md`` files), whose documents are cut into passages of at most
+    ``chunk_tokens`` tokens of the model's tokenizer (``0`` or ``None``: kept whole), or
+    a list of passages, used as they are. ``reuse`` is ``(extractions, extractor name)``
+    of an earlier build, as :func:`kglink.ie.store.read_extractions` returns. The other
+    arguments are those of :func:`~kglink.builder.build_graph`. The bundle's ``timings``
+    gain ``chunk_s`` and ``extract_s``.
     """
     if not isinstance(model, LateInteractionModel):
         model = LateInteractionModel.from_pretrained(model, device=device)
     start = time.perf_counter()
-    docs = load_passages(corpus, model, chunk_tokens) if isinstance(corpus, (str, os.PathLike)) else corpus
+    docs = _passages(corpus, model, chunk_tokens)
     chunk_s = time.perf_counter() - start
     start = time.perf_counter()
     data = extract_passages(docs, extractor, *(reuse or (None, "")))
@@ -109,7 +109,7 @@ def update_graph_from_corpus(
     """
     start = time.perf_counter()
     model = bundle.entities.model
-    docs = load_passages(corpus, model, chunk_tokens) if isinstance(corpus, (str, os.PathLike)) else corpus
+    docs = _passages(corpus, model, chunk_tokens)
     known = set(bundle.graph.passage_ids())
     fresh = [p for p in docs if p.id not in known]
     chunk_s = time.perf_counter() - start
@@ -124,3 +124,8 @@ def update_graph_from_corpus(
         )
     bundle.timings = {"chunk_s": chunk_s, "extract_s": extract_s, "extend_s": time.perf_counter() - start}
     return {"corpus_passages": len(docs), **counts}
+
+
+def _passages(corpus: str | os.PathLike | Sequence[Passage], model, chunk_tokens) -> Sequence[Passage]:
+    """A corpus path read and chunked (:func:`~kglink.corpus.load_passages`); passages as they are."""
+    return load_passages(corpus, model, chunk_tokens) if isinstance(corpus, (str, os.PathLike)) else corpus

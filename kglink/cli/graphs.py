@@ -121,36 +121,43 @@ def _encoder(options: dict, progress: bool):
     )
 
 
+def _graph_options(options: dict, progress: bool) -> dict:
+    """The encoder and the graph settings that ``build_graph`` and its corpus twin take."""
+    keys = ("threshold", "normalization", "passages")
+    return {"model": _encoder(options, progress), **{k: options[k] for k in keys}}
+
+
+def _existing(out: str, progress: bool):
+    """The graph in ``out``, for --update (its own model, threshold and normalisation)."""
+    from kglink.builder import GraphBundle
+
+    bundle = GraphBundle.load(out)
+    bundle.entities.model.show_progress = progress
+    return bundle
+
+
 def _build_from_openie(openie, corpus, out, update, progress, options) -> tuple:
-    from kglink.builder import GraphBundle, build_graph
+    from kglink.builder import build_graph
 
     if update:
-        bundle = GraphBundle.load(out)
-        bundle.entities.model.show_progress = progress
+        bundle = _existing(out, progress)
         return bundle, bundle.extend(openie, corpus)
-    keys = ("threshold", "normalization", "passages")
-    bundle = build_graph(openie, corpus, model=_encoder(options, progress), **{k: options[k] for k in keys})
-    return bundle, {}
+    return build_graph(openie, corpus, **_graph_options(options, progress)), {}
 
 
 def _build_from_corpus(corpus, out, name, chunk_tokens, update, progress, options) -> tuple:
-    from kglink.builder import GraphBundle
     from kglink.ingest import build_graph_from_corpus, update_graph_from_corpus
 
     extractor = _make_extractor(name, out, progress, options)
     if update:
-        bundle = GraphBundle.load(out)
-        bundle.entities.model.show_progress = progress
+        bundle = _existing(out, progress)
         return bundle, update_graph_from_corpus(bundle, corpus, extractor, chunk_tokens=chunk_tokens)
-    reuse = _previous_extractions(out)
-    keys = ("threshold", "normalization", "passages")
     bundle = build_graph_from_corpus(
         corpus,
         extractor,
         chunk_tokens=chunk_tokens,
-        reuse=reuse,
-        model=_encoder(options, progress),
-        **{k: options[k] for k in keys},
+        reuse=_previous_extractions(out),
+        **_graph_options(options, progress),
     )
     return bundle, {}
 

@@ -9,6 +9,7 @@ import click
 from kglink.cli._common import echo_json, main
 
 FILES = click.Path(exists=True, dir_okay=False)
+SHARE = click.FloatRange(0, 1, max_open=True)
 
 
 def _groups(pubtator=(), groups=(), pairs=(), graphs=(), any_format=(), alias_limit=None):
@@ -39,7 +40,7 @@ def _groups(pubtator=(), groups=(), pairs=(), graphs=(), any_format=(), alias_li
     "--hold-out",
     default=0.1,
     show_default=True,
-    type=click.FloatRange(0, 1, max_open=True),
+    type=SHARE,
     help="Without --dev: share of the synonym groups held out as dev (0: calibrate on training).",
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the trained model.")
@@ -69,7 +70,7 @@ def _groups(pubtator=(), groups=(), pairs=(), graphs=(), any_format=(), alias_li
     "--base-weight",
     default=0.3,
     show_default=True,
-    type=click.FloatRange(0, 1, max_open=True),
+    type=SHARE,
     help="Share of the starting model in the saved weights (WiSE-FT; keeps general-domain linking).",
 )
 @click.option("--max-steps", default=None, type=click.IntRange(1), help="Stop after N steps (resumable).")
