@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_retrieval import DATA, QUESTIONS, build_if_missing, row  # noqa: E402
 
 from kglink import GraphBundle  # noqa: E402
-from kglink.evaluate import load_questions  # noqa: E402
-from kglink.retriever import GraphRetriever  # noqa: E402
+from kglink.retrieval.evaluate import load_questions  # noqa: E402
+from kglink.retrieval.retriever import GraphRetriever  # noqa: E402
 
 TWOWIKI = DATA / "2wikimultihopqa_corpus.json"
 MUSIQUE_CORPUS = DATA / "musique_train_corpus.json"

@@ -18,9 +18,9 @@ import tempfile
 from pathlib import Path
 
 from kglink import GraphBundle, build_graph
-from kglink.evaluate import evaluate, load_questions, summarize
-from kglink.model import LateInteractionModel
-from kglink.retriever import GraphRetriever
+from kglink.encoder.model import LateInteractionModel
+from kglink.retrieval.evaluate import evaluate, load_questions, summarize
+from kglink.retrieval.retriever import GraphRetriever
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "hipporag"
 OPENIE = DATA / "openie_musique_train_results_ner_gpt-3.5-turbo-1106_1890.json"

@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ppr import run as ppr_latency  # noqa: E402
 
 from kglink import GraphBundle  # noqa: E402
-from kglink.evaluate import evaluate, load_questions, summarize  # noqa: E402
-from kglink.retriever import GraphRetriever  # noqa: E402
+from kglink.retrieval.evaluate import evaluate, load_questions, summarize  # noqa: E402
+from kglink.retrieval.retriever import GraphRetriever  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "hipporag"
 QUESTIONS = DATA / "musique_train.json"

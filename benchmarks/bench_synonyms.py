@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from kglink import LateInteractionModel
-from kglink.synonym_eval import MaxSimScorer, TfidfScorer, linking_report, pairwise_report
-from kglink.synsets import load_pubtator, merge_groups
+from kglink.synonymy.evaluate import MaxSimScorer, TfidfScorer, linking_report, pairwise_report
+from kglink.synonymy.groups import load_pubtator, merge_groups
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SPLITS = {

@@ -2,7 +2,7 @@
 
 :func:`build_graph_from_corpus` reads a corpus (see :mod:`kglink.corpus`), cuts it into
 passages of ``chunk_tokens`` model tokens, runs the extractor on them and builds the
-graph with :func:`~kglink.builder.build_graph`. Given the extractions of an earlier
+graph with :func:`~kglink.bundle.build_graph`. Given the extractions of an earlier
 build (``reuse``, e.g. the ``openie.json`` of the graph folder being rebuilt), passages
 with the same id and content that the same extractor has already seen are not
 extracted again. :func:`update_graph_from_corpus` adds to a built graph only the
@@ -17,11 +17,10 @@ import os
 import time
 from collections.abc import Sequence
 
-from kglink.builder import GraphBundle, build_graph
-from kglink.corpus import DEFAULT_CHUNK_TOKENS, load_passages
+from kglink.bundle import GraphBundle, build_graph
+from kglink.corpus import DEFAULT_CHUNK_TOKENS, OpenIEData, OpenIEDoc, Passage, load_passages
+from kglink.encoder.model import LateInteractionModel
 from kglink.ie import Extraction, Extractor
-from kglink.model import LateInteractionModel
-from kglink.openie import OpenIEData, OpenIEDoc, Passage
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +72,8 @@ def build_graph_from_corpus(
     folder of ``.txt``/``.md`` files), whose documents are cut into passages of at most
     ``chunk_tokens`` tokens of the model's tokenizer (``0`` or ``None``: kept whole), or
     a list of passages, used as they are. ``reuse`` is ``(extractions, extractor name)``
-    of an earlier build, as :func:`kglink.ie.store.read_extractions` returns. The other
-    arguments are those of :func:`~kglink.builder.build_graph`. The bundle's ``timings``
+    of an earlier build, as :func:`kglink.corpus.read_extractions` returns. The other
+    arguments are those of :func:`~kglink.bundle.build_graph`. The bundle's ``timings``
     gain ``chunk_s`` and ``extract_s``.
     """
     if not isinstance(model, LateInteractionModel):
@@ -103,7 +102,7 @@ def update_graph_from_corpus(
     """Add to ``bundle`` the passages of ``corpus`` it does not hold (by content-hash id).
 
     Only those passages are extracted; only their new entity names are encoded and only
-    new-vs-all synonym pairs scored (:meth:`~kglink.builder.GraphBundle.extend`).
+    new-vs-all synonym pairs scored (:meth:`~kglink.bundle.GraphBundle.extend`).
     Returns the counts of ``extend`` plus ``corpus_passages``; the bundle's ``timings``
     become those of this update.
     """

@@ -1,17 +1,16 @@
-"""Small frozen result records returned by the public API."""
+"""The records that linking, synonymy and retrieval return: small, frozen, plain Python.
+
+One rule places a record: a record that crosses a folder boundary (returned by one
+concept, read by another: the indexes and the graph both speak of :class:`SynonymPair`,
+the retriever and RAG of :class:`PassageHit`) lives here, so those folders share it
+without importing each other; a record used inside one folder only lives beside the code
+that returns it (``Mention`` in :mod:`kglink.retrieval.mentions`, the synonymy reports in
+:mod:`kglink.synonymy.evaluate`, ``TrainResult`` in :mod:`kglink.training`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """One hit of :meth:`LateInteractionIndex.search`: the stored text and its MaxSim score."""
-
-    id: str
-    text: str
-    score: float
 
 
 @dataclass(frozen=True)
@@ -47,3 +46,24 @@ class SynonymPair:
     source: str
     target: str
     score: float
+
+
+@dataclass(frozen=True)
+class Seed:
+    """A linked question entity: the mention, the node it links to, and its weights."""
+
+    mention: str
+    node: str
+    score: float
+    weight: float
+
+
+@dataclass(frozen=True)
+class PassageHit:
+    """One retrieved passage, with the seeds that led there (empty for dense retrieval)."""
+
+    passage_id: str
+    title: str
+    text: str
+    score: float
+    seeds: tuple[Seed, ...]

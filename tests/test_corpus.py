@@ -7,15 +7,17 @@ import json
 import pytest
 
 from kglink.corpus import (
+    Passage,
     chunk_document,
     chunk_documents,
+    load_corpus,
     load_documents,
     load_passages,
+    passage_id,
     split_sentences,
     token_spans,
 )
 from kglink.errors import InputError
-from kglink.openie import Passage, load_corpus, passage_id
 from tests.conftest import shared_path
 
 TEXT = (

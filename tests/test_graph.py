@@ -11,9 +11,9 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
+from kglink.corpus import OpenIEData, OpenIEDoc, Passage, load_openie, passage_id
 from kglink.errors import ArtifactError, InputError
 from kglink.graph import KnowledgeGraph
-from kglink.openie import OpenIEData, OpenIEDoc, Passage, load_openie, passage_id
 from kglink.results import SynonymPair
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "hipporag"

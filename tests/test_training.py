@@ -12,7 +12,7 @@ import torch
 
 from kglink import EntityIndex, LateInteractionModel
 from kglink.errors import InputError
-from kglink.synsets import name_concepts
+from kglink.synonymy.groups import name_concepts
 from kglink.training.loss import colbert_loss, maxsim_matrix
 from kglink.training.mining import mine_hard_negatives
 from kglink.training.trainer import Trainer

@@ -18,7 +18,7 @@ def echo_json(obj: object) -> None:
 
 
 def load_bundle(graph_dir: str):
-    from kglink.builder import GraphBundle
+    from kglink.bundle import GraphBundle
 
     return GraphBundle.load(graph_dir)
 

@@ -114,7 +114,7 @@ def _check_sources(openie: str | None, corpus: str | None, extractor: str | None
 
 
 def _encoder(options: dict, progress: bool):
-    from kglink.model import LateInteractionModel
+    from kglink.encoder.model import LateInteractionModel
 
     return LateInteractionModel.from_pretrained(
         options["model"], device=options["device"], show_progress=progress
@@ -129,15 +129,13 @@ def _graph_options(options: dict, progress: bool) -> dict:
 
 def _existing(out: str, progress: bool):
     """The graph in ``out``, for --update (its own model, threshold and normalisation)."""
-    from kglink.builder import GraphBundle
+    from kglink.bundle import GraphBundle
 
-    bundle = GraphBundle.load(out)
-    bundle.entities.model.show_progress = progress
-    return bundle
+    return GraphBundle.load(out, show_progress=progress)
 
 
 def _build_from_openie(openie, corpus, out, update, progress, options) -> tuple:
-    from kglink.builder import build_graph
+    from kglink.bundle import build_graph
 
     if update:
         bundle = _existing(out, progress)
@@ -146,7 +144,7 @@ def _build_from_openie(openie, corpus, out, update, progress, options) -> tuple:
 
 
 def _build_from_corpus(corpus, out, name, chunk_tokens, update, progress, options) -> tuple:
-    from kglink.ingest import build_graph_from_corpus, update_graph_from_corpus
+    from kglink.bundle import build_graph_from_corpus, update_graph_from_corpus
 
     extractor = _make_extractor(name, out, progress, options)
     if update:
@@ -164,8 +162,8 @@ def _build_from_corpus(corpus, out, name, chunk_tokens, update, progress, option
 
 def _previous_extractions(out: str):
     """``(extractions, extractor)`` of the graph folder being rebuilt, if it has a readable record."""
+    from kglink.corpus import OPENIE_FILE, read_extractions
     from kglink.errors import ArtifactError
-    from kglink.ie.store import OPENIE_FILE, read_extractions
 
     path = Path(out) / OPENIE_FILE
     if not path.is_file():
@@ -247,9 +245,9 @@ def synonyms(graph_dir, node, limit, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def info(graph_dir, as_json) -> None:
     """Show the counts of a graph and the model its index was built with."""
-    from kglink.builder import ENTITIES_DIR
+    from kglink.artifacts import read_artifact_json
+    from kglink.bundle import ENTITIES_DIR
     from kglink.graph import KnowledgeGraph
-    from kglink.io import read_artifact_json
 
     stats = KnowledgeGraph.load(graph_dir).stats()
     config = read_artifact_json(Path(graph_dir) / ENTITIES_DIR / "config.json", "entity index config")

@@ -10,7 +10,7 @@ from kglink.cli._common import echo_json, load_bundle, main
 
 
 def _retriever(graph_dir: str, **options):
-    from kglink.retriever import GraphRetriever
+    from kglink.retrieval.retriever import GraphRetriever
 
     bundle = load_bundle(graph_dir)
     bundle.entities.model.show_progress = False
@@ -54,7 +54,7 @@ def retrieve(graph_dir, question, top_k, mode, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per question, then the summary.")
 def evaluate_cmd(graph_dir, questions, mode, no_synonyms, scoring, as_json) -> None:
     """Passage Recall@2 and Recall@5 on MuSiQue-format questions."""
-    from kglink.evaluate import evaluate, load_questions, summarize
+    from kglink.retrieval.evaluate import evaluate, load_questions, summarize
 
     retriever = _retriever(graph_dir, use_synonyms=not no_synonyms, scoring=scoring)
     fetch = retriever.retrieve if mode == "graph" else retriever.retrieve_dense

@@ -13,15 +13,15 @@ SHARE = click.FloatRange(0, 1, max_open=True)
 
 
 def _groups(pubtator=(), groups=(), pairs=(), graphs=(), any_format=(), alias_limit=None):
-    from kglink import synsets
+    from kglink.synonymy import groups as gold
 
-    loaded = [synsets.load_pubtator(p) for p in pubtator] + [synsets.load_groups(p) for p in groups]
-    loaded += [synsets.load_pairs(p) for p in pairs] + [synsets.load_synsets(p) for p in any_format]
+    loaded = [gold.load_pubtator(p) for p in pubtator] + [gold.load_groups(p) for p in groups]
+    loaded += [gold.load_pairs(p) for p in pairs] + [gold.load_synsets(p) for p in any_format]
     if graphs:
-        from kglink.aliases import graph_alias_groups
+        from kglink.synonymy.aliases import graph_alias_groups
 
         loaded += [graph_alias_groups(g, alias_limit) for g in graphs]
-    return synsets.merge_groups(*loaded) if loaded else None
+    return gold.merge_groups(*loaded) if loaded else None
 
 
 @main.command()
@@ -99,8 +99,8 @@ def train(
     Sources can be mixed and repeated; concept ids shared across PubTator files (MeSH)
     join their groups. Use the result with `kglink build --model OUT`.
     """
+    from kglink.encoder.model import LateInteractionModel
     from kglink.errors import InputError
-    from kglink.model import LateInteractionModel
     from kglink.training import Trainer
 
     data = _groups(pubtator, groups, pairs, from_graph, alias_limit=alias_limit)
@@ -134,9 +134,9 @@ def train(
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per scorer, sweeps included.")
 def eval_synonyms(pubtator, groups, model, baselines, as_json):
     """Pairwise synonymy P/R/F1 and linking acc@1/acc@5 on gold concept groups."""
+    from kglink.encoder.model import LateInteractionModel
     from kglink.errors import InputError
-    from kglink.model import LateInteractionModel
-    from kglink.synonym_eval import MaxSimScorer, TfidfScorer, linking_report, pairwise_report
+    from kglink.synonymy.evaluate import MaxSimScorer, TfidfScorer, linking_report, pairwise_report
 
     data = _groups(pubtator, groups)
     if data is None:

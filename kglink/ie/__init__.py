@@ -1,14 +1,18 @@
 """Information extraction: entities and ``(subject, predicate, object)`` triples per passage.
 
 A backend is any object with a ``name`` and an ``extract(passages)`` method returning one
-:class:`Extraction` per passage (see :class:`Extractor`). :func:`write_openie` saves the
-results in HippoRAG's OpenIE JSON layout, which :func:`kglink.openie.load_openie` reads
-back, so an extraction can be inspected, edited and reused.
+:class:`Extraction` per passage (see :class:`Extractor`): :mod:`kglink.ie.spacy` (offline
+NER and dependency parses) and :mod:`kglink.ie.llm` (HippoRAG's prompts on any
+OpenAI-compatible endpoint). :func:`write_openie` saves the results in HippoRAG's OpenIE
+JSON layout, which :func:`kglink.corpus.load_openie` reads back, so an extraction can be
+inspected, edited and reused.
 
->>> from kglink.openie import Passage
+>>> import json, os, tempfile
+>>> from kglink.corpus import Passage
 >>> found = Extraction(("Paris", "France"), (("Paris", "is in", "France"),))
->>> doc = openie_doc(Passage("p1", "Paris", "Paris is in France."), found)
->>> doc["extracted_triples"]
+>>> path = os.path.join(tempfile.mkdtemp(), "openie.json")
+>>> write_openie(path, [Passage("p1", "Paris", "Paris is in France.")], [found], "by-hand")
+>>> json.load(open(path))["docs"][0]["extracted_triples"]
 [['Paris', 'is in', 'France']]
 """
 
@@ -17,10 +21,9 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from kglink.io import atomic_write_json
-from kglink.openie import Passage, Triple
+from kglink.corpus import OpenIEData, OpenIEDoc, Passage, Triple, write_extractions
 
 
 @dataclass(frozen=True)
@@ -39,20 +42,9 @@ class Extractor(Protocol):
     def extract(self, passages: Sequence[Passage]) -> list[Extraction]: ...
 
 
-def openie_doc(passage: Passage, extraction: Extraction) -> dict[str, Any]:
-    """One doc of HippoRAG's OpenIE JSON (v1 layout: ``idx`` is the passage id)."""
-    return {
-        "idx": passage.id,
-        "title": passage.title,
-        "passage": passage.content,
-        "extracted_entities": list(extraction.entities),
-        "extracted_triples": [list(t) for t in extraction.triples],
-    }
-
-
 def write_openie(
     path: str | os.PathLike, passages: Sequence[Passage], extractions: Sequence[Extraction], extractor: str
 ) -> None:
     """Write passages and their extractions as HippoRAG OpenIE JSON, atomically."""
-    docs = [openie_doc(p, e) for p, e in zip(passages, extractions, strict=True)]
-    atomic_write_json(path, {"docs": docs, "extractor": extractor})
+    docs = [OpenIEDoc(p, e.entities, e.triples) for p, e in zip(passages, extractions, strict=True)]
+    write_extractions(path, OpenIEData(tuple(docs), "v1", 0), extractor)

@@ -31,13 +31,13 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from kglink.artifacts import atomic_write_json, read_json
+from kglink.chat import ChatClient
+from kglink.corpus import Passage
 from kglink.errors import InputError, LLMError, LLMUnavailableError
 from kglink.ie import Extraction
 from kglink.ie.prompts import PROMPT_VERSION, ner_messages, triple_messages
 from kglink.ie.replies import Parsed, parse_entities, parse_triples
-from kglink.io import atomic_write_json, read_json
-from kglink.llm import ChatClient
-from kglink.openie import Passage
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class LLMExtractor:
     Parameters
     ----------
     base_url, model, api_key_env, timeout, max_retries
-        Passed to :class:`kglink.llm.ChatClient`.
+        Passed to :class:`kglink.chat.ChatClient`.
     cache_dir
         Folder for per-passage results; ``None`` caches nothing.
     concurrency

@@ -30,9 +30,9 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from kglink.corpus import Passage, Triple
 from kglink.errors import InputError
 from kglink.ie import Extraction
-from kglink.openie import Passage, Triple
 from kglink.text import normalize_name
 
 logger = logging.getLogger(__name__)

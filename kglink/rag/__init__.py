@@ -1,7 +1,7 @@
 """Retrieval-augmented generation over a kglink graph.
 
 :class:`RAGPipeline` retrieves passages (normally with
-:class:`~kglink.retriever.GraphRetriever`), builds a grounded prompt that numbers them
+:class:`~kglink.retrieval.retriever.GraphRetriever`), builds a grounded prompt that numbers them
 (:func:`build_messages`), generates an answer with a :class:`LocalGenerator`
 (transformers, offline; SmolLM2-135M by default) or a :class:`ChatGenerator` (an
 OpenAI-compatible endpoint), and returns an :class:`Answer` with the passages used,

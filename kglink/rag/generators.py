@@ -131,8 +131,8 @@ def _load(model: str, gguf_file: str | None, device: str | None, show_progress: 
     """Tokenizer and eval-mode causal LM, with errors that say what to install or fix."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from kglink.checkpoint import _quiet_transformers
     from kglink.device import resolve_device
+    from kglink.encoder.checkpoint import _quiet_transformers
 
     missing = [name for name in GGUF_PACKAGES if importlib.util.find_spec(name) is None]
     if gguf_file and missing:
@@ -155,12 +155,12 @@ def _load(model: str, gguf_file: str | None, device: str | None, show_progress: 
 
 
 class ChatGenerator:
-    """A model behind an OpenAI-compatible chat endpoint (:class:`kglink.llm.ChatClient`).
+    """A model behind an OpenAI-compatible chat endpoint (:class:`kglink.chat.ChatClient`).
 
     Parameters
     ----------
     base_url, model, api_key_env, timeout, max_retries
-        Passed to :class:`kglink.llm.ChatClient`; the key is read from the environment
+        Passed to :class:`kglink.chat.ChatClient`; the key is read from the environment
         variable named ``api_key_env`` (none needed for local servers).
 
     Examples
@@ -178,7 +178,7 @@ class ChatGenerator:
         timeout: float = 60.0,
         max_retries: int = 3,
     ) -> None:
-        from kglink.llm import ChatClient
+        from kglink.chat import ChatClient
 
         self.client = ChatClient(
             base_url, model, api_key_env=api_key_env, timeout=timeout, max_retries=max_retries

@@ -1,6 +1,6 @@
 """Retrieve, prompt, generate: graph RAG in one call.
 
->>> from kglink.retriever import PassageHit
+>>> from kglink.retrieval.retriever import PassageHit
 >>> class Echo:  # any object with ``name`` and ``generate`` is a generator
 ...     name = "echo"
 ...     def generate(self, messages, *, max_new_tokens=128):
@@ -25,14 +25,14 @@ from kglink.rag.generators import Generator, LocalGenerator
 from kglink.rag.prompt import SYSTEM_PROMPT, build_messages, parse_citations
 
 if TYPE_CHECKING:
-    from kglink.builder import GraphBundle
-    from kglink.retriever import GraphRetriever, PassageHit, Seed
+    from kglink.bundle import GraphBundle
+    from kglink.retrieval.retriever import GraphRetriever, PassageHit, Seed
 
 logger = logging.getLogger(__name__)
 
 
 class Retriever(Protocol):
-    """What the pipeline needs from a retriever, e.g. :class:`~kglink.retriever.GraphRetriever`."""
+    """What the pipeline needs from a retriever, e.g. :class:`~kglink.retrieval.retriever.GraphRetriever`."""
 
     def retrieve(self, question: str, top_k: int = 5) -> list[PassageHit]: ...
 
@@ -65,7 +65,7 @@ class RAGPipeline:
     ----------
     retriever
         Anything with ``retrieve(question, top_k)`` returning passage hits, normally a
-        :class:`~kglink.retriever.GraphRetriever`.
+        :class:`~kglink.retrieval.retriever.GraphRetriever`.
     generator
         A :class:`~kglink.rag.LocalGenerator`, :class:`~kglink.rag.ChatGenerator` or
         any object with ``generate(messages, max_new_tokens=...)``.
@@ -123,14 +123,14 @@ def ask(
 ) -> Answer:
     """One call: answer ``question`` from a graph, with the passages used and the seed entities.
 
-    ``graph`` is a retriever, a loaded :class:`~kglink.builder.GraphBundle` or a graph
+    ``graph`` is a retriever, a loaded :class:`~kglink.bundle.GraphBundle` or a graph
     folder; ``generator`` defaults to :class:`LocalGenerator` (SmolLM2, offline, weak),
     loaded with loading bars unless ``show_progress`` is False.
     To ask many questions, build a :class:`RAGPipeline` once instead: this loads the
     graph and the generator on every call.
     """
-    from kglink.builder import GraphBundle
-    from kglink.retriever import GraphRetriever
+    from kglink.bundle import GraphBundle
+    from kglink.retrieval.retriever import GraphRetriever
 
     if isinstance(graph, (str, os.PathLike)):
         graph = GraphBundle.load(graph)

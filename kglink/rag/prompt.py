@@ -32,7 +32,7 @@ _NUMBER_OR_RANGE = re.compile(r"(\d+)(?:\s*[-–]\s*(\d+))?")
 
 
 class PassageLike(Protocol):
-    """Anything with a ``text`` and a ``title``: :class:`~kglink.retriever.PassageHit`, ``Passage``."""
+    """Anything with a ``text`` and a ``title``: :class:`~kglink.results.PassageHit`, ``Passage``."""
 
     title: str
     text: str

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 
-from kglink.synsets import Groups
+from kglink.synonymy.groups import Groups
 
 Example = tuple[str, str, str | None]  # anchor, positive, hard negative (or None)
 

@@ -2,7 +2,7 @@
 
 Scores are differentiable MaxSim sums divided by the number of query tokens, the
 scale on which kglink thresholds synonyms (for a name its own best match is itself,
-so this equals the ``self`` normalisation of :class:`~kglink.entities.EntityIndex`).
+so this equals the ``self`` normalisation of :class:`~kglink.index.entities.EntityIndex`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kglink.model import LateInteractionModel
+from kglink.encoder.model import LateInteractionModel
 from kglink.scores import maxsim_topk, pack
 
 
@@ -14,13 +14,14 @@ def mine_hard_negatives(
     concepts: dict[str, frozenset[str]],
     per_name: int = 10,
     batch_size: int = 256,
+    progress: bool | None = None,
 ) -> dict[str, list[str]]:
     """For each name, up to ``per_name`` other names the model ranks highest, best first.
 
     A candidate that shares any concept with the name (a true synonym, or the name
     itself) is never returned, so ambiguous names cannot leak in as negatives.
     """
-    queries, docs = model.encode_both(names, batch_size=batch_size)
+    queries, docs = model.encode_both(names, batch_size=batch_size, progress=progress)
     k = min(len(names), per_name + _most_synonyms(names, concepts))
     scores, idx = maxsim_topk(pack(queries), pack(docs), k)
     out: dict[str, list[str]] = {}

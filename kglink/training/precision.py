@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from kglink.encoder.model import LateInteractionModel
 from kglink.errors import InputError
-from kglink.model import LateInteractionModel
 from kglink.scores import compute_dtype
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")

@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
+from kglink.artifacts import atomic_write_bytes
 from kglink.errors import ArtifactError
-from kglink.io import atomic_write_bytes
 
 STATE_FILE = "state.pt"
 BEST_FILE = "best.pt"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from kglink.model import LateInteractionModel
+from kglink.encoder.model import LateInteractionModel
 from kglink.training.batches import Example
 from kglink.training.loss import colbert_loss, maxsim_matrix
 

@@ -4,7 +4,7 @@ Each epoch re-mines hard negatives with the current model, plans its batches
 (:func:`~kglink.training.batches.plan_epoch`) and takes AdamW steps on
 :func:`~kglink.training.step.batch_loss` under a warmup + linear-decay schedule with
 gradient clipping. After each epoch the dev groups are scored (pairwise best F1,
-:func:`~kglink.synonym_eval.pairwise_report`); training stops when F1 has not improved
+:func:`~kglink.synonymy.evaluate.pairwise_report`); training stops when F1 has not improved
 for ``patience`` epochs. The best weights are averaged with the starting ones
 (``base_weight``, :mod:`~kglink.training.merge`) and saved as a PyLate checkpoint with
 the synonym threshold calibrated on dev. The state is checkpointed after every epoch
@@ -15,19 +15,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
+from kglink.artifacts import atomic_write_json
+from kglink.encoder.model import LateInteractionModel
 from kglink.errors import ArtifactError, InputError
-from kglink.io import atomic_write_json
-from kglink.model import LateInteractionModel
-from kglink.synonym_eval import MaxSimScorer, PairwiseReport, pairwise_report, pick_threshold
-from kglink.synsets import Groups, name_concepts, split_dev
+from kglink.synonymy.evaluate import MaxSimScorer, PairwiseReport, pairwise_report, pick_threshold
+from kglink.synonymy.groups import Groups, name_concepts, split_dev
 from kglink.training import state
 from kglink.training.batches import plan_epoch
 from kglink.training.merge import interpolate
@@ -154,8 +152,9 @@ class Trainer:
         negatives = {}
         if self.hard_negatives:
             self.modules.eval()
-            with _quiet(self.model):
-                negatives = mine_hard_negatives(self.model, names, self.concepts, self.hard_negatives)
+            negatives = mine_hard_negatives(  # no encoding bars inside training's own bar
+                self.model, names, self.concepts, self.hard_negatives, progress=False
+            )
         return plan_epoch(self.groups, negatives, self.batch_size, self.seed, self.run["epoch"])
 
     def _steps(self, bar: tqdm) -> None:
@@ -196,8 +195,7 @@ class Trainer:
 
     def _evaluate(self, groups: Groups) -> PairwiseReport:
         self.modules.eval()
-        with _quiet(self.model):
-            return pairwise_report(MaxSimScorer(self.model), groups)
+        return pairwise_report(MaxSimScorer(self.model, progress=False), groups)
 
     def _snapshot(self) -> dict:
         return {
@@ -261,16 +259,6 @@ class Trainer:
         return TrainResult(
             self.out, run["step"], run["epoch"], seconds, threshold, dev, tuple(run["history"])
         )
-
-
-@contextmanager
-def _quiet(model: LateInteractionModel) -> Iterator[None]:
-    """No encoding bars inside training's own bar."""
-    show, model.show_progress = model.show_progress, False
-    try:
-        yield
-    finally:
-        model.show_progress = show
 
 
 def _warmup_linear(total: int, warmup: float):

@@ -10,35 +10,13 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from kglink import __version__
+from kglink.artifacts import read_config, write_config
+from kglink.corpus import Passage, token_windows
+from kglink.encoder.model import LateInteractionModel
 from kglink.errors import IndexMismatchError, InputError
-from kglink.index import LateInteractionIndex
-from kglink.io import atomic_write_json, read_artifact_json
-from kglink.model import LateInteractionModel
-from kglink.openie import Passage
+from kglink.index.tokens import LateInteractionIndex
 
 logger = logging.getLogger(__name__)
-
-FORMAT_VERSION = 1
-
-
-def chunk_text(model: LateInteractionModel, text: str, max_tokens: int) -> list[str]:
-    """Cut ``text`` into pieces of at most ``max_tokens`` word pieces, at word boundaries.
-
-    >>> model = LateInteractionModel.from_pretrained(show_progress=False)
-    >>> chunk_text(model, "one two three four five", 2)
-    ['one two', 'three four', 'five']
-    """
-    enc = model.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    offsets, words = enc["offset_mapping"], enc.word_ids()
-    pieces, start = [], 0
-    while start < len(offsets):
-        stop = min(start + max_tokens, len(offsets))
-        while stop < len(offsets) and stop > start + 1 and words[stop] == words[stop - 1]:
-            stop -= 1  # do not split a word between two chunks
-        pieces.append(text[offsets[start][0] : offsets[stop - 1][1]].strip())
-        start = stop
-    return [p for p in pieces if p] or [text]
 
 
 class PassageIndex:
@@ -57,18 +35,18 @@ class PassageIndex:
     def __contains__(self, passage_id: str) -> bool:
         return f"{passage_id}#0" in self.chunks
 
-    def add(self, passages: Sequence[Passage]) -> None:
+    def add(self, passages: Sequence[Passage], progress: bool | None = None) -> None:
         """Encode and add passages; each becomes one or more chunks of the model's length."""
         limit = self.model.max_length(is_query=False) - 3  # [CLS], marker, [SEP]
         ids, owners, texts = [], [], []
         for p in passages:
-            for k, piece in enumerate(chunk_text(self.model, p.content, limit)):
+            for k, piece in enumerate(token_windows(p.content, self.model.tokenizer, limit)):
                 ids.append(f"{p.id}#{k}")
                 owners.append(p.id)
                 texts.append(piece)
         if not ids:
             return
-        self.chunks.add(self.model.encode_documents(texts), owners, ids)
+        self.chunks.add(self.model.encode_documents(texts, progress=progress), owners, ids)
         logger.info("indexed %d passages as %d chunks", len(passages), len(ids))
 
     def search(self, questions: Sequence[str], top_k: int = 5) -> list[list[tuple[str, float]]]:
@@ -94,22 +72,13 @@ class PassageIndex:
     def save(self, folder: str | Path) -> None:
         folder = Path(folder)
         self.chunks.save(folder / "chunks")
-        atomic_write_json(
-            folder / "config.json",
-            {
-                "format_version": FORMAT_VERSION,
-                "kglink_version": __version__,
-                "kind": "passage_index",
-                "model": self.model.name,
-                "dim": self.model.dim,
-                "passages": len(self),
-            },
-        )
+        config = {"model": self.model.name, "dim": self.model.dim, "passages": len(self)}
+        write_config(folder / "config.json", "passage_index", **config)
 
     @classmethod
     def load(cls, folder: str | Path, model: LateInteractionModel) -> PassageIndex:
         folder = Path(folder)
-        config = read_artifact_json(folder / "config.json", "passage index config")
+        config = read_config(folder / "config.json", "passage_index", {"model": str, "dim": int})
         if (config["model"], config["dim"]) != (model.name, model.dim):
             raise IndexMismatchError(
                 f"{folder} was encoded with {config['model']!r}, not {model.name!r}; rebuild the graph"

@@ -1,7 +1,7 @@
 """Query entities without an LLM: the question's word n-grams, to be linked against the KG.
 
 An extractor is any callable ``question -> list of Mention`` (or of plain strings), so an
-NER model or an LLM can replace :class:`NgramExtractor`. Mentions with character offsets
+NER model or an LLM can replace :class:`NgramMentions`. Mentions with character offsets
 may overlap; the retriever keeps the best-linked non-overlapping ones.
 """
 
@@ -33,18 +33,18 @@ class Mention:
         return self.start < other.end and other.start < self.end
 
 
-class NgramExtractor:
+class NgramMentions:
     """Every run of 1 to ``max_words`` words that neither starts nor ends with a stopword.
 
     With ``named_only`` (the default), only runs holding a name-like word are kept: a
     capitalised word other than the question's first, or a word with a digit. A
     question with no such run (say, all lowercase) keeps every run.
 
-    >>> [m.text for m in NgramExtractor(max_words=3)("Who founded the Journal of Physics?")]
+    >>> [m.text for m in NgramMentions(max_words=3)("Who founded the Journal of Physics?")]
     ['founded the Journal', 'Journal', 'Journal of Physics', 'Physics']
-    >>> [m.text for m in NgramExtractor(max_words=2)("who founded it in 1905")]
+    >>> [m.text for m in NgramMentions(max_words=2)("who founded it in 1905")]
     ['1905']
-    >>> [m.text for m in NgramExtractor(max_words=2)("who founded it")]
+    >>> [m.text for m in NgramMentions(max_words=2)("who founded it")]
     ['founded']
     """
 

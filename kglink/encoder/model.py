@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from kglink.checkpoint import Checkpoint, EncoderConfig, load_checkpoint, save_pylate, with_overrides
 from kglink.device import resolve_device
+from kglink.encoder.checkpoint import Checkpoint, EncoderConfig, load_checkpoint, save_pylate, with_overrides
 from kglink.errors import InputError
 from kglink.text import check_names
 
@@ -78,7 +78,7 @@ class LateInteractionModel:
         query_length, document_length, query_expansion
             Override what the checkpoint's files say (rarely needed).
         show_progress
-            Show a progress bar when encoding many texts.
+            Show a progress bar when encoding many texts, unless a call says otherwise.
         """
         if dtype not in _DTYPES:
             raise InputError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
@@ -106,16 +106,21 @@ class LateInteractionModel:
             ].out_features
         return int(self._ckpt.encoder.config.hidden_size)
 
-    def encode_query(self, texts: str | Sequence[str], batch_size: int = 64) -> np.ndarray | list[np.ndarray]:
-        """Encode queries; one ``[n_tokens, dim]`` float32 array per text (one array for a str)."""
-        out = self._encode([texts] if isinstance(texts, str) else texts, (True,), batch_size)[0]
+    def encode_query(
+        self, texts: str | Sequence[str], batch_size: int = 64, progress: bool | None = None
+    ) -> np.ndarray | list[np.ndarray]:
+        """Encode queries; one ``[n_tokens, dim]`` float32 array per text (one array for a str).
+
+        ``progress`` shows or hides the bar for this call (``None``: as the model was loaded).
+        """
+        out = self._encode([texts] if isinstance(texts, str) else texts, (True,), batch_size, progress)[0]
         return out[0] if isinstance(texts, str) else out
 
     def encode_documents(
-        self, texts: str | Sequence[str], batch_size: int = 64
+        self, texts: str | Sequence[str], batch_size: int = 64, progress: bool | None = None
     ) -> np.ndarray | list[np.ndarray]:
         """Encode documents (punctuation dropped, no padding vectors); one array per text."""
-        out = self._encode([texts] if isinstance(texts, str) else texts, (False,), batch_size)[0]
+        out = self._encode([texts] if isinstance(texts, str) else texts, (False,), batch_size, progress)[0]
         return out[0] if isinstance(texts, str) else out
 
     def token_lengths(self, texts: Sequence[str], is_query: bool) -> list[int]:
@@ -138,7 +143,7 @@ class LateInteractionModel:
         return mid
 
     def encode_both(
-        self, texts: Sequence[str], batch_size: int = 64
+        self, texts: Sequence[str], batch_size: int = 64, progress: bool | None = None
     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """``(encode_query(texts), encode_documents(texts))``, in one pass when the two share inputs.
 
@@ -147,12 +152,15 @@ class LateInteractionModel:
         kept, so this halves the work of encoding entity names.
         """
         if not self.shares_encodings:
-            return self.encode_query(list(texts), batch_size), self.encode_documents(list(texts), batch_size)
-        queries, docs = self._encode(texts, (True, False), batch_size)
+            return (
+                self.encode_query(list(texts), batch_size, progress),
+                self.encode_documents(list(texts), batch_size, progress),
+            )
+        queries, docs = self._encode(texts, (True, False), batch_size, progress)
         return queries, docs
 
     def _encode(
-        self, texts: Sequence[str], sides: tuple[bool, ...], batch_size: int
+        self, texts: Sequence[str], sides: tuple[bool, ...], batch_size: int, progress: bool | None
     ) -> list[list[np.ndarray]]:
         """One list of token matrices per side (True: query, False: document), one forward pass."""
         texts = check_names(list(texts), "text")
@@ -160,7 +168,8 @@ class LateInteractionModel:
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         out: list[list] = [[None] * len(ids) for _ in sides]  # sides share inputs (see encode_both)
         starts = range(0, len(order), batch_size)
-        bar = tqdm(starts, desc="encoding", unit="batch", disable=not self.show_progress or len(starts) < 4)
+        show = self.show_progress if progress is None else progress
+        bar = tqdm(starts, desc="encoding", unit="batch", disable=not show or len(starts) < 4)
         with torch.inference_mode():
             for start in bar:
                 batch = order[start : start + batch_size]

@@ -13,7 +13,7 @@ A ``Graph`` holds one edge per pair, so a synonym pair that already has a relati
 edge keeps ``kind="relation"`` (and its weight) and gets a ``synonym_score``
 attribute instead; :meth:`KnowledgeGraph.synonyms` reports both forms.
 
->>> from kglink.openie import OpenIEData, OpenIEDoc, Passage
+>>> from kglink.corpus import OpenIEData, OpenIEDoc, Passage
 >>> doc = OpenIEDoc(Passage("p1", "", "Ann met Bob."), ("Ann",), (("Ann", "met", "Bob"),))
 >>> kg = KnowledgeGraph.from_openie(OpenIEData((doc,), "v1", 0))
 >>> kg.entity_names()
@@ -24,23 +24,18 @@ attribute instead; :meth:`KnowledgeGraph.synonyms` reports both forms.
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 import math
 import os
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import networkx as nx
 
-from kglink._version import __version__
+from kglink.artifacts import REBUILD, atomic_write_json, read_artifact_json, read_config, write_config
+from kglink.corpus import OpenIEData
 from kglink.errors import ArtifactError, InputError
-from kglink.io import atomic_write_bytes, atomic_write_json, read_artifact_json
-from kglink.openie import OpenIEData
 from kglink.results import SynonymPair
 from kglink.text import normalize_name
 
@@ -48,13 +43,10 @@ logger = logging.getLogger(__name__)
 
 ENTITY_PREFIX = "e:"
 PASSAGE_PREFIX = "p:"
-FORMAT_VERSION = 1
 GRAPH_FILE = "graph.json"
 CONFIG_FILE = "graph_config.json"
 # Passage nodes have an "id" attribute, so node keys are stored under "node", not "id".
 _NODE_LINK = {"edges": "edges", "name": "node"}
-_REBUILD = "rebuild it with `kglink build`"
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _BUILD_COUNTS = ("malformed_triples", "skipped_triples", "skipped_names")
 
 
@@ -251,8 +243,7 @@ class KnowledgeGraph:
             raise InputError(f"{folder} is a file; give a folder path to save the graph in")
         data = nx.node_link_data(self.graph, **_NODE_LINK)
         atomic_write_json(folder / GRAPH_FILE, data)
-        config = {"format_version": FORMAT_VERSION, "kglink_version": __version__}
-        atomic_write_json(folder / CONFIG_FILE, {**config, "kind": "knowledge_graph"})
+        write_config(folder / CONFIG_FILE, "knowledge_graph")
         logger.info("saved %r to %s", self, folder)
 
     @classmethod
@@ -267,36 +258,22 @@ class KnowledgeGraph:
         folder = Path(folder)
         if not folder.is_dir():
             raise ArtifactError(f"graph folder {folder} not found; build it with `kglink build`")
-        config = read_artifact_json(folder / CONFIG_FILE, "graph config")
-        want = {"kind": "knowledge_graph", "format_version": FORMAT_VERSION}
-        got = {k: config.get(k) for k in want} if isinstance(config, dict) else config
-        if got != want:
-            raise ArtifactError(f"{folder / CONFIG_FILE} has {got}, kglink reads {want}; {_REBUILD}")
+        read_config(folder / CONFIG_FILE, "knowledge_graph")
         data = read_artifact_json(folder / GRAPH_FILE, "graph file")
         try:
             graph = nx.node_link_graph(data, **_NODE_LINK)
             bad = [n for n, k in graph.nodes(data="kind") if k not in ("entity", "passage")]
         except (KeyError, TypeError, AttributeError, ValueError, nx.NetworkXError) as e:
-            raise ArtifactError(f"{folder / GRAPH_FILE} is corrupt ({e!r}); {_REBUILD}") from None
+            raise ArtifactError(f"{folder / GRAPH_FILE} is corrupt ({e!r}); {REBUILD}") from None
         if bad or graph.is_directed() or graph.is_multigraph():
-            raise ArtifactError(f"{folder / GRAPH_FILE} is not a kglink graph; {_REBUILD}")
+            raise ArtifactError(f"{folder / GRAPH_FILE} is not a kglink graph; {REBUILD}")
         return cls(graph)
 
     def export_graphml(self, path: str | os.PathLike) -> None:
-        """Write the graph as GraphML (for Gephi, Cytoscape, ...) atomically.
+        """Write the graph as GraphML, atomically (see :func:`kglink.graph.export.export_graphml`)."""
+        from kglink.graph.export import export_graphml
 
-        GraphML has no list type, so list attributes (``surface_forms``, ``passages``,
-        ``predicates``) are JSON-encoded strings; ``networkx.read_graphml(path)`` reads
-        the file back and ``json.loads`` restores them. Characters XML cannot hold
-        (control characters other than tab and newlines) become U+FFFD.
-        """
-        copy = self.graph.copy()
-        nodes, edges = copy.nodes(data=True), copy.edges(data=True)
-        for attrs in [copy.graph, *(d for _, d in nodes), *(d for *_, d in edges)]:
-            _graphml_safe(attrs)
-        buf = io.BytesIO()
-        nx.write_graphml(copy, buf)
-        atomic_write_bytes(path, buf.getvalue())
+        export_graphml(self, path)
 
 
 def _build(data: OpenIEData) -> nx.Graph:
@@ -335,11 +312,3 @@ def _build(data: OpenIEData) -> nx.Graph:
 
 def _distinct(pairs: list[tuple[str, str]], i: int) -> list[str]:
     return sorted({pair[i] for pair in pairs})
-
-
-def _graphml_safe(attrs: dict[str, Any]) -> None:
-    """JSON-encode lists and replace characters XML 1.0 cannot hold, in place."""
-    for k, v in attrs.items():
-        if isinstance(v, (list, tuple, dict)):
-            v = json.dumps(v, ensure_ascii=False)
-        attrs[k] = _XML_INVALID.sub("\ufffd", v) if isinstance(v, str) else v

@@ -1,4 +1,4 @@
-"""Read HippoRAG OpenIE results (v1 and v2 layouts) and passage corpora.
+"""HippoRAG OpenIE results (v1 and v2 layouts): read them, and write a graph's own record of them.
 
 Both HippoRAG layouts hold ``{"docs": [...]}``; each doc has the ``passage`` the
 OpenIE was run on, its ``extracted_entities`` and ``extracted_triples``:
@@ -13,49 +13,40 @@ layout, so the same passage gets the same id from either file (a v2 ``idx`` is k
 as given; a mismatch with the computed id is logged). When a corpus is joined, ids
 come from the corpus: ``passage_id(title + "\\n" + text)`` unless a record has its own.
 
->>> passage_id("hello")
-'chunk-5d41402abc4b2a76b9719d911017c592'
+A graph folder keeps the extractions it was built from as ``openie.json``, in the same
+layout (:func:`write_extractions`): each doc as :func:`openie_doc` writes it (``idx``,
+``title``, ``passage``, ``extracted_entities``, ``extracted_triples``) plus the passage's
+``source``, ``start`` and ``end`` when it was cut from a longer document; the top level
+names the ``extractor``. HippoRAG and :func:`load_openie` read the file as any OpenIE
+output; :func:`read_extractions` reads it back exactly, ids and metadata included, so a
+rebuild can reuse the extractions of unchanged passages.
+
+>>> import tempfile, os
+>>> doc = OpenIEDoc(Passage("d1#0", "Paris", "Paris is in France.", "d1", 0, 19), ("Paris",), ())
+>>> path = os.path.join(tempfile.mkdtemp(), "openie.json")
+>>> write_extractions(path, OpenIEData((doc,), "v1", 0), "spacy")
+>>> data, extractor = read_extractions(path)
+>>> data.docs[0].passage.id, data.docs[0].passage.source, data.docs[0].passage.end, extractor
+('d1#0', 'd1', 19, 'spacy')
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
-from dataclasses import field as dataclass_field
+from dataclasses import dataclass, replace
 from typing import Any
 
-from kglink.errors import InputError
-from kglink.io import read_json
+from kglink.artifacts import atomic_write_json, read_artifact_json, read_json
+from kglink.corpus.documents import Passage, load_corpus, passage_id
+from kglink.errors import ArtifactError, InputError
 
 logger = logging.getLogger(__name__)
 
+OPENIE_FILE = "openie.json"
+
 Triple = tuple[str, str, str]
-
-
-@dataclass(frozen=True)
-class Passage:
-    """One passage: its stable ``id``, its ``title`` (``""`` if unknown) and its ``text``.
-
-    A passage cut from a longer document (see :mod:`kglink.corpus`) also knows where it
-    came from: the document's ``source`` id and the ``start``/``end`` character offsets
-    of ``text`` in the document's text (``""`` and ``-1`` when unknown). These metadata
-    take no part in equality: two passages are equal when id, title and text are.
-    """
-
-    id: str
-    title: str
-    text: str
-    source: str = dataclass_field(default="", compare=False)
-    start: int = dataclass_field(default=-1, compare=False)
-    end: int = dataclass_field(default=-1, compare=False)
-
-    @property
-    def content(self) -> str:
-        """``"title\\ntext"`` (just the text if there is no title), as HippoRAG 2 indexes it."""
-        return f"{self.title}\n{self.text}" if self.title else self.text
 
 
 @dataclass(frozen=True)
@@ -74,53 +65,6 @@ class OpenIEData:
     docs: tuple[OpenIEDoc, ...]
     layout: str
     malformed_triples: int
-
-
-def passage_id(text: str) -> str:
-    """Stable id of a passage: ``"chunk-" + md5(text)``, as HippoRAG 2 names its chunks.
-
-    Examples
-    --------
-    >>> passage_id("Paris\\nParis is the capital of France.")[:14]
-    'chunk-61b2b503'
-    """
-    return "chunk-" + hashlib.md5(text.encode("utf-8")).hexdigest()
-
-
-def load_corpus(path: str | os.PathLike) -> list[Passage]:
-    """Read a corpus file: a JSON list of ``{"title", "text"}`` or ``{"id", "text"}`` records.
-
-    A record without ``id`` gets ``passage_id(title + "\\n" + text)`` (or of the text
-    alone when there is no title), the string HippoRAG 2 would have indexed.
-
-    Raises
-    ------
-    InputError
-        If the file is unreadable, not a list, or a record lacks a non-empty ``text``.
-    """
-    raw = read_json(path, "corpus file")
-    if not isinstance(raw, list):
-        raise InputError(
-            f"corpus file {path} holds a {type(raw).__name__}; "
-            'expected a JSON list of {"title", "text"} records (`kglink build --corpus` also '
-            "takes a .jsonl file or a folder of .txt/.md files)"
-        )
-    return [_corpus_record(rec, i, path) for i, rec in enumerate(raw)]
-
-
-def _corpus_record(rec: Any, i: int, path: str | os.PathLike) -> Passage:
-    where = f"corpus file {path}, record #{i}"
-    if not isinstance(rec, dict):
-        raise InputError(f"{where} is a {type(rec).__name__}; each record must be an object")
-    text, title, given = rec.get("text"), rec.get("title", ""), rec.get("id")
-    if not isinstance(text, str) or not text.strip():
-        raise InputError(f"{where} has no non-empty 'text' string; fix or drop the record")
-    if not isinstance(title, str):
-        raise InputError(f"{where}: 'title' is a {type(title).__name__}; make it a string")
-    if given is not None and not isinstance(given, (str, int)):
-        raise InputError(f"{where}: 'id' is a {type(given).__name__}; make it a string")
-    content = f"{title}\n{text}" if title else text
-    return Passage(id=str(given) if given is not None else passage_id(content), title=title, text=text)
 
 
 def load_openie(
@@ -258,3 +202,68 @@ def _join_corpus(docs: list[OpenIEDoc], raw: list[str], corpus: list[Passage]) -
         len(extra),
     )
     return out + extra
+
+
+def openie_doc(doc: OpenIEDoc) -> dict[str, Any]:
+    """One doc of HippoRAG's OpenIE JSON (v1 layout: ``idx`` is the passage id), with its offsets.
+
+    >>> passage = Passage("p1", "Paris", "Paris is in France.")
+    >>> doc = OpenIEDoc(passage, ("Paris",), (("Paris", "is in", "France"),))
+    >>> openie_doc(doc)["extracted_triples"]
+    [['Paris', 'is in', 'France']]
+    """
+    p = doc.passage
+    record = {
+        "idx": p.id,
+        "title": p.title,
+        "passage": p.content,
+        "extracted_entities": list(doc.entities),
+        "extracted_triples": [list(t) for t in doc.triples],
+    }
+    if p.source:
+        record.update(source=p.source, start=p.start, end=p.end)
+    return record
+
+
+def write_extractions(path: str | os.PathLike, data: OpenIEData, extractor: str) -> None:
+    """Write ``data`` as HippoRAG OpenIE JSON with passage metadata, atomically."""
+    docs = [openie_doc(doc) for doc in data.docs]
+    atomic_write_json(path, {"docs": docs, "extractor": extractor})
+
+
+def read_extractions(path: str | os.PathLike) -> tuple[OpenIEData, str]:
+    """Read a file :func:`write_extractions` wrote: the docs (ids as written) and the extractor name.
+
+    Raises
+    ------
+    ArtifactError
+        If the file is missing, corrupt, or not in that layout.
+    """
+    raw = read_artifact_json(path, "extraction record")
+    docs_raw = raw.get("docs") if isinstance(raw, dict) else None
+    if not isinstance(docs_raw, list):
+        raise ArtifactError(f"{path} has no 'docs' list; delete it or rebuild the graph with `kglink build`")
+    docs = []
+    for i, rec in enumerate(docs_raw):
+        try:
+            doc, _ = _parse_doc(rec, i, path, "v2")
+            docs.append(replace(doc, passage=_passage(rec, doc.passage)))
+        except (ValueError, TypeError, KeyError) as e:
+            raise ArtifactError(f"{path}, docs[{i}] is unusable ({e}); rebuild the graph") from None
+    return OpenIEData(tuple(docs), "v1", 0), str(raw.get("extractor", ""))
+
+
+def _passage(rec: dict[str, Any], parsed: Passage) -> Passage:
+    """The passage with its id as written (``idx``) and its metadata."""
+    source = rec.get("source", "")
+    start, end = rec.get("start", -1), rec.get("end", -1)
+    if not (isinstance(source, str) and isinstance(start, int) and isinstance(end, int)):
+        raise ValueError("'source' must be a string, 'start' and 'end' integers")
+    return Passage(str(rec["idx"]), parsed.title, parsed.text, source, start, end)
+
+
+def merge_extractions(old: OpenIEData, new: OpenIEData) -> OpenIEData:
+    """The docs of ``old``, then those of ``new``; a new doc replaces an old one of the same passage id."""
+    docs: dict[str, OpenIEDoc] = {d.passage.id: d for d in old.docs}
+    docs.update((d.passage.id, d) for d in new.docs)
+    return OpenIEData(tuple(docs.values()), old.layout, old.malformed_triples + new.malformed_triples)

@@ -8,20 +8,35 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from kglink import __version__
+from kglink.artifacts import (
+    atomic_save_npy,
+    atomic_write_json,
+    load_npy,
+    read_artifact_json,
+    read_config,
+    write_config,
+)
 from kglink.errors import ArtifactError, IndexMismatchError, InputError
-from kglink.io import atomic_save_npy, atomic_write_json, load_npy, read_artifact_json
-from kglink.results import SearchResult
 from kglink.scores import maxsim_candidates, maxsim_topk, pack
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
 SMALL_SEARCH = 256  # query tokens below which faiss searches on one thread
+_SETTINGS = ("candidate_tokens", "approximate_above", "nprobe", "exhaustive_below")
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """One hit of :meth:`LateInteractionIndex.search`: the stored text and its MaxSim score."""
+
+    id: str
+    text: str
+    score: float
 
 
 class LateInteractionIndex:
@@ -223,32 +238,16 @@ class LateInteractionIndex:
         atomic_save_npy(folder / "tokens.npy", self._tokens.astype(np.float16))
         atomic_save_npy(folder / "offsets.npy", self._offsets)
         atomic_write_json(folder / "docs.json", {"ids": self._ids, "texts": self._texts})
-        config = {
-            "format_version": FORMAT_VERSION,
-            "kglink_version": __version__,
-            "kind": "late_interaction_index",
-            "dim": self.dim,
-            "n_docs": len(self._ids),
-            "n_tokens": len(self._tokens),
-            "candidate_tokens": self.candidate_tokens,
-            "approximate_above": self.approximate_above,
-            "nprobe": self.nprobe,
-            "exhaustive_below": self.exhaustive_below,
-        }
-        atomic_write_json(folder / "config.json", config)  # written last: marks the folder complete
+        settings = {k: getattr(self, k) for k in _SETTINGS}
+        counts = {"dim": self.dim, "n_docs": len(self._ids), "n_tokens": len(self._tokens)}
+        write_config(folder / "config.json", "late_interaction_index", **counts, **settings)  # last: complete
 
     @classmethod
     def load(cls, folder: str | Path) -> tuple[LateInteractionIndex, dict]:
         """Load an index folder; returns ``(index, config)``."""
         folder = Path(folder)
-        config = read_artifact_json(folder / "config.json", "index config")
-        if config.get("format_version") != FORMAT_VERSION:
-            raise ArtifactError(
-                f"{folder}: index format {config.get('format_version')} is not {FORMAT_VERSION}"
-            )
-        index = cls(
-            **{k: config[k] for k in ("candidate_tokens", "approximate_above", "nprobe", "exhaustive_below")}
-        )
+        config = read_config(folder / "config.json", "late_interaction_index", dict.fromkeys(_SETTINGS, int))
+        index = cls(**{k: config[k] for k in _SETTINGS})
         docs = read_artifact_json(folder / "docs.json", "index documents")
         index._tokens = load_npy(folder / "tokens.npy", "index tokens").astype(np.float32)
         index._offsets = load_npy(folder / "offsets.npy", "index offsets")

@@ -1,6 +1,6 @@
 """How well a scorer finds synonyms, measured on gold concept groups (HippoRAG's protocol).
 
-Two tasks on the same :data:`~kglink.synsets.Groups`:
+Two tasks on the same :data:`~kglink.synonymy.groups.Groups`:
 
 * **pairwise** (KG synonym edges): the pool is every distinct normalised name; each
   name takes its top ``max_neighbors`` neighbours; pairs at or above a threshold are
@@ -10,7 +10,7 @@ Two tasks on the same :data:`~kglink.synsets.Groups`:
   coverage trade-off of rejecting top links below a threshold.
 
 Scorers: :class:`MaxSimScorer` (a late-interaction model through
-:class:`~kglink.entities.EntityIndex`) and :class:`TfidfScorer` (char trigrams).
+:class:`~kglink.index.entities.EntityIndex`) and :class:`TfidfScorer` (char trigrams).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
-from kglink.synsets import Groups, name_concepts
+from kglink.synonymy.groups import Groups, name_concepts
 
 logger = logging.getLogger(__name__)
 
@@ -120,15 +120,16 @@ def _pr_point(threshold: float, scored: dict[tuple[str, str], float], gold: set)
 class MaxSimScorer:
     """Scores from a late-interaction model, normalised as the entity index does."""
 
-    def __init__(self, model, normalization: str = "self") -> None:
+    def __init__(self, model, normalization: str = "self", progress: bool | None = None) -> None:
         self.model = model
         self.normalization = normalization
+        self.progress = progress
 
     def _index(self, names: list[str]):
-        from kglink.entities import EntityIndex
+        from kglink.index.entities import EntityIndex
 
         index = EntityIndex(self.model, normalization=self.normalization, threshold=0.0)
-        index.add(names)
+        index.add(names, progress=self.progress)
         return index
 
     def pairs(self, names: list[str], k: int) -> dict[tuple[str, str], float]:
@@ -144,7 +145,7 @@ class TfidfScorer:
     """Cosine of character-trigram TF-IDF vectors (fitted on the names compared)."""
 
     def pairs(self, names: list[str], k: int) -> dict[tuple[str, str], float]:
-        from kglink.tfidf import TfidfTrigrams
+        from kglink.synonymy.tfidf import TfidfTrigrams
 
         sim = TfidfTrigrams().fit(names).similarity(names, names)
         np.fill_diagonal(sim, -np.inf)
@@ -158,7 +159,7 @@ class TfidfScorer:
         return out
 
     def rank(self, queries: list[str], nodes: list[str], k: int) -> list[list[tuple[str, float]]]:
-        from kglink.tfidf import TfidfTrigrams
+        from kglink.synonymy.tfidf import TfidfTrigrams
 
         sim = TfidfTrigrams().fit(queries + nodes).similarity(queries, nodes)
         order = np.argsort(-sim, axis=1, kind="stable")[:, :k]

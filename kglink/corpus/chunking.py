@@ -1,14 +1,14 @@
-"""Raw corpora in, passages out: JSON/JSONL records or a folder of text files, chunked by model tokens.
+"""The one chunker: documents cut into passages of a model's tokens, texts into token windows.
 
-A document is read as a :class:`~kglink.openie.Passage` (``id``, ``title``, ``text``);
-:func:`chunk_document` then cuts it into passages of at most ``max_tokens`` tokens of a
-model's tokenizer, at sentence boundaries where it can (a sentence longer than the
-budget is cut between words). Each chunk keeps its document's id as ``source`` and
-its character offsets in the document's text as ``start``/``end``.
+:func:`chunk_document` cuts a document (a :class:`~kglink.corpus.documents.Passage`) into
+passages of at most ``max_tokens`` tokens of a model's tokenizer, at sentence boundaries
+where it can (a sentence longer than the budget is cut between words). Each chunk keeps
+its document's id as ``source`` and its character offsets in the document's text as
+``start``/``end``.
 
 Ids are content hashes, so a re-run on a grown corpus finds its new passages by id: a
-document that fits in one chunk keeps the id :func:`~kglink.openie.load_corpus` gives
-it (the record's ``id``, else ``passage_id(title + "\\n" + text)``) and its text
+document that fits in one chunk keeps the id :func:`~kglink.corpus.load_corpus` gives it
+(the record's ``id``, else ``passage_id(title + "\\n" + text)``) and its text
 unchanged; the chunks of a longer one are ``passage_id(title + "\\n" + chunk)``.
 
 >>> doc = Passage("d1", "Paris", "Paris is big. It is old. It is in France.")
@@ -23,16 +23,13 @@ import logging
 import os
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+from kglink.corpus.documents import Passage, load_documents, passage_id
 from kglink.errors import InputError
-from kglink.io import read_jsonl
-from kglink.openie import Passage, _corpus_record, load_corpus, passage_id
 
 logger = logging.getLogger(__name__)
 
-TEXT_SUFFIXES = (".txt", ".md")
 DEFAULT_CHUNK_TOKENS = 256
 # a full stop, then closing quotes/brackets, then space, then what may start a sentence
 _SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9])")
@@ -41,44 +38,6 @@ _ABBREVIATIONS = frozenset(
     "mr mrs ms dr st jr sr prof gen col lt sgt capt mt ft no vs etc inc ltd co corp dept univ approx "
     "jan feb mar apr jun jul aug sep sept oct nov dec e.g i.e u.s u.k".split()
 )
-
-
-def load_documents(path: str | os.PathLike) -> list[Passage]:
-    """Read a corpus: a JSON list, a JSONL file (``.jsonl``/``.ndjson``) or a folder of text files.
-
-    Records are ``{"title", "text"}`` or ``{"id", "text"}`` objects, as for
-    :func:`~kglink.openie.load_corpus`. In a folder, every ``.txt`` and ``.md`` file
-    (recursively, in sorted order) is one document: its id is the path relative to the
-    folder, its title the file name without suffix; empty files are skipped.
-
-    Raises
-    ------
-    InputError
-        If the path is missing, a file is not UTF-8 or not valid JSON, or a record is unusable.
-    """
-    path = Path(path)
-    if path.is_dir():
-        return _load_folder(path)
-    if path.suffix.lower() in (".jsonl", ".ndjson"):
-        return [_corpus_record(rec, lineno - 1, path) for lineno, rec in read_jsonl(path, "corpus file")]
-    return load_corpus(path)
-
-
-def _load_folder(folder: Path) -> list[Passage]:
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
-    if not files:
-        raise InputError(f"{folder} holds no .txt or .md files; give a folder of text files or a JSON file")
-    docs = []
-    for file in files:
-        try:
-            text = file.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise InputError(f"{file} is not UTF-8 (byte {e.start}); re-save it as UTF-8") from None
-        if text.strip():
-            docs.append(Passage(file.relative_to(folder).as_posix(), file.stem, text))
-        else:
-            logger.warning("skipped empty file %s", file)
-    return docs
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -119,7 +78,7 @@ def token_spans(text: str, tokenizer: Any = None) -> list[tuple[int, int]]:
     """Character spans of the tokens of ``text``.
 
     ``tokenizer`` is a Hugging Face fast tokenizer, a
-    :class:`~kglink.model.LateInteractionModel` (its tokenizer is used) or ``None``
+    :class:`~kglink.encoder.LateInteractionModel` (its tokenizer is used) or ``None``
     (whitespace-separated words).
 
     >>> token_spans("New York City")
@@ -182,6 +141,20 @@ def _cut_long(
         pieces.append((tokens[first][0] if pieces else a, piece_end, end - first))
         first = end
     return pieces
+
+
+def token_windows(text: str, tokenizer: Any, max_tokens: int) -> list[str]:
+    """``text`` cut into pieces of at most ``max_tokens`` tokens, between words where it can.
+
+    This is how a passage longer than the encoder's input is split for the dense index
+    (the same cut :func:`chunk_document` makes inside an over-long sentence).
+
+    >>> token_windows("one two three four five", None, 2)
+    ['one two', 'three four', 'five']
+    """
+    tokens = token_spans(text, tokenizer)
+    pieces = _cut_long(text, tokens, 0, len(tokens), 0, len(text), max_tokens) if tokens else []
+    return [t for a, b, _ in pieces for t in [text[a:b].strip()] if t] or [text]
 
 
 def _pack(units: list[tuple[int, int, int]], max_tokens: int) -> list[tuple[int, int]]:

@@ -11,40 +11,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from kglink.builder import GraphBundle
+from kglink.bundle import GraphBundle
 from kglink.errors import InputError
-from kglink.extract import Mention, NgramExtractor
 from kglink.graph import ENTITY_PREFIX, PASSAGE_PREFIX
 from kglink.ppr import graph_matrix, personalized_pagerank
+from kglink.results import PassageHit, Seed
+from kglink.retrieval.mentions import Mention, NgramMentions
 
 logger = logging.getLogger(__name__)
 
 SCORINGS = ("v1", "v2")
-
-
-@dataclass(frozen=True)
-class Seed:
-    """A linked question entity: the mention, the node it links to, and its weights."""
-
-    mention: str
-    node: str
-    score: float
-    weight: float
-
-
-@dataclass(frozen=True)
-class PassageHit:
-    """One retrieved passage, with the seeds that led there (empty for dense retrieval)."""
-
-    passage_id: str
-    title: str
-    text: str
-    score: float
-    seeds: tuple[Seed, ...]
 
 
 class GraphRetriever:
@@ -55,7 +34,7 @@ class GraphRetriever:
     bundle
         The graph with its entity index and passage index (dense fallback and blend).
     extractor
-        ``question -> list[Mention | str]``; default :class:`NgramExtractor`.
+        ``question -> list[Mention | str]``; default :class:`NgramMentions`.
     link_threshold
         Normalised link score a question entity must reach to seed the walk;
         ``None`` uses the entity index's threshold (the synonym threshold).
@@ -91,7 +70,7 @@ class GraphRetriever:
         if bundle.passages is None:
             raise InputError("this graph has no passage index; rebuild it with `kglink build --passages`")
         self.bundle, self.passages = bundle, bundle.passages
-        self.extractor = extractor or NgramExtractor()
+        self.extractor = extractor or NgramMentions()
         self.link_threshold = bundle.entities.threshold if link_threshold is None else link_threshold
         self.damping, self.dense_candidates = damping, dense_candidates
         self.scoring, self.passage_node_weight = scoring, passage_node_weight

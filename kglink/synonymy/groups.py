@@ -22,10 +22,9 @@ import os
 import random
 from collections import Counter
 from collections.abc import Iterable
-from pathlib import Path
 
+from kglink.artifacts import read_jsonl, read_text
 from kglink.errors import InputError
-from kglink.io import read_jsonl
 from kglink.text import normalize_name
 
 Groups = dict[str, Counter]  # concept id -> Counter(normalised name -> mentions)
@@ -156,9 +155,4 @@ def _pair(rec: object, path: str | os.PathLike, lineno: int) -> tuple[str, str]:
 
 
 def _read_lines(path: str | os.PathLike) -> list[str]:
-    try:
-        return Path(path).read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError(f"file not found: {path}") from None
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path} is not UTF-8 text ({e}); re-encode it as UTF-8") from None
+    return read_text(path, "synonym file").splitlines()

@@ -13,19 +13,18 @@ from pathlib import Path
 
 import numpy as np
 
-from kglink import __version__
+from kglink.artifacts import atomic_save_npy, load_npy, read_config, write_config
+from kglink.encoder.model import LateInteractionModel
 from kglink.errors import IndexMismatchError, InputError
-from kglink.index import LateInteractionIndex
-from kglink.io import atomic_save_npy, atomic_write_json, load_npy, read_artifact_json
-from kglink.model import LateInteractionModel
+from kglink.index.tokens import LateInteractionIndex
 from kglink.results import LinkResult, Match, SynonymPair
 from kglink.scores import maxsim_candidates, normalize_scores, pack
 from kglink.text import alnum_count, check_names, normalize_name
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
 LINK_NORMALIZATIONS = ("self", "mean", "symmetric")
+ENTITY_CONFIG = {"model": str, "dim": int, "normalization": str, "threshold": (int, float)}
 DEFAULT_THRESHOLD = 0.8  # HippoRAG's synonym threshold, for models without a calibrated one
 # Narrower faiss search for links than for synonym pairs: on 1,827 MuSiQue question
 # n-grams it linked exactly as exhaustive search did (same top-1 for 99.8%).
@@ -94,15 +93,18 @@ class EntityIndex:
     def __contains__(self, node_id: str) -> bool:
         return node_id in self._self
 
-    def add(self, names: Sequence[str]) -> list[str]:
-        """Add names not yet present (keyed by normalised form); returns the new node ids."""
+    def add(self, names: Sequence[str], progress: bool | None = None) -> list[str]:
+        """Add names not yet present (keyed by normalised form); returns the new node ids.
+
+        ``progress`` shows or hides the encoding bar (``None``: as the model was loaded).
+        """
         keys = self._keys(check_names(names), "name")
         new = list(dict.fromkeys(k for k in keys if k not in self._self))
         if not new:
             return []
         self._check_lengths(new, is_query=False)
         self._check_lengths(new, is_query=True)
-        queries, docs = self.model.encode_both(new)
+        queries, docs = self.model.encode_both(new, progress=progress)
         self.docs.add(docs, new, new)
         self.queries.add(queries, new, new)
         stored = ([self.queries.embedding(i) for i in new], [self.docs.embedding(i) for i in new])
@@ -263,27 +265,25 @@ class EntityIndex:
         atomic_save_npy(
             folder / "self_scores.npy", np.array([self._self[i] for i in self.docs.ids], np.float32)
         )
-        atomic_write_json(
+        write_config(
             folder / "config.json",
-            {
-                "format_version": FORMAT_VERSION,
-                "kglink_version": __version__,
-                "kind": "entity_index",
-                "model": self.model.name,
-                "model_format": self.model.config.format,
-                "dim": self.model.dim,
-                "normalization": self.normalization,
-                "threshold": self.threshold,
-                "n_nodes": len(self),
-            },
+            "entity_index",
+            model=self.model.name,
+            model_format=self.model.config.format,
+            dim=self.model.dim,
+            normalization=self.normalization,
+            threshold=self.threshold,
+            n_nodes=len(self),
         )
 
     @classmethod
-    def load(cls, folder: str | Path, model: LateInteractionModel | None = None) -> EntityIndex:
-        """Load a saved index; ``model=None`` loads the model it was built with."""
+    def load(
+        cls, folder: str | Path, model: LateInteractionModel | None = None, show_progress: bool = True
+    ) -> EntityIndex:
+        """Load a saved index; ``model=None`` loads the model it was built with (bars: ``show_progress``)."""
         folder = Path(folder)
-        config = read_artifact_json(folder / "config.json", "entity index config")
-        model = model or LateInteractionModel.from_pretrained(config["model"])
+        config = read_config(folder / "config.json", "entity_index", ENTITY_CONFIG)
+        model = model or LateInteractionModel.from_pretrained(config["model"], show_progress=show_progress)
         if (model.name, model.dim) != (config["model"], config["dim"]):
             raise IndexMismatchError(
                 f"{folder} was built with model {config['model']!r} (dim {config['dim']}), not "

@@ -6,9 +6,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from kglink.artifacts import read_json
 from kglink.errors import InputError
 from kglink.graph import KnowledgeGraph
-from kglink.io import read_json
 
 
 @dataclass(frozen=True)

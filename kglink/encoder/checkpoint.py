@@ -244,7 +244,7 @@ def save_pylate(ckpt: Checkpoint, folder: str | Path, synonym_threshold: float |
     Dense layer, since a PyLate folder needs one. ``synonym_threshold`` goes to
     ``kglink.json``. Files are written into a temporary folder that replaces ``folder``.
     """
-    from kglink.io import atomic_write_json, replace_folder
+    from kglink.artifacts import atomic_write_json, replace_folder
 
     cfg = ckpt.config
     with replace_folder(folder) as tmp:
@@ -282,7 +282,7 @@ def save_pylate(ckpt: Checkpoint, folder: str | Path, synonym_threshold: float |
 def _write_dense(folder: Path, linear: torch.nn.Linear, activation: str) -> None:
     from safetensors.torch import save_file
 
-    from kglink.io import atomic_write_json
+    from kglink.artifacts import atomic_write_json
 
     folder.mkdir()
     weight = linear.weight.detach().float().cpu().contiguous()

@@ -1,0 +1,288 @@
+"""The graph bundle: a knowledge graph with its entity and passage indexes, built, updated, saved.
+
+A graph folder holds ``graph.json`` / ``graph_config.json`` (the
+:class:`~kglink.graph.KnowledgeGraph`), ``entities/`` (the
+:class:`~kglink.index.EntityIndex` of its entity names), ``passages/`` (the
+:class:`~kglink.index.PassageIndex`, unless built without it) and ``openie.json``
+(the extractions it was built from, see :mod:`kglink.corpus.openie`). It is written into a
+temporary sibling folder and swapped in at the end, so a failed build leaves the
+previous folder as it was.
+
+Two ways in: :func:`build_graph` from HippoRAG OpenIE JSON, and
+:func:`build_graph_from_corpus` from a raw corpus, which chunks it, runs an extractor
+(any :class:`~kglink.ie.Extractor`) and builds. Given the extractions of an earlier build
+(``reuse``, e.g. the ``openie.json`` of the graph folder being rebuilt), passages with the
+same id and content that the same extractor has already seen are not extracted again.
+:func:`update_graph_from_corpus` adds to a built graph only the passages it lacks: their
+extraction, their new entity names, and new-vs-all synonym pairs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from kglink.artifacts import replace_folder
+from kglink.corpus import (
+    DEFAULT_CHUNK_TOKENS,
+    OPENIE_FILE,
+    OpenIEData,
+    OpenIEDoc,
+    Passage,
+    load_openie,
+    load_passages,
+    merge_extractions,
+    read_extractions,
+    write_extractions,
+)
+from kglink.encoder import LateInteractionModel
+from kglink.errors import ArtifactError
+from kglink.graph import KnowledgeGraph
+from kglink.ie import Extraction, Extractor
+from kglink.index import EntityIndex, PassageIndex
+
+logger = logging.getLogger(__name__)
+
+ENTITIES_DIR = "entities"
+PASSAGES_DIR = "passages"
+
+
+@dataclass
+class GraphBundle:
+    """A knowledge graph, the entity index that links into it, and its dense passage index.
+
+    ``passages`` is ``None`` for a graph built without passage encodings (it then
+    cannot retrieve passages). ``openie`` holds the extractions the graph was built
+    from and ``extractor`` the name of the backend that made them (saved as
+    ``openie.json``; ``None`` for a folder saved before kglink kept them).
+    """
+
+    graph: KnowledgeGraph
+    entities: EntityIndex
+    passages: PassageIndex | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    openie: OpenIEData | None = None
+    extractor: str = ""
+
+    def extend(
+        self, openie: str | os.PathLike | OpenIEData, corpus: str | os.PathLike | None = None
+    ) -> dict[str, int]:
+        """Add the passages of another OpenIE file (or loaded data) that the graph does not hold yet.
+
+        Passages whose entities the graph already holds (same content hash) are skipped;
+        only the new entity names are encoded, and only new-vs-all synonym pairs are scored.
+        Returns the counts of new passages, entities and synonym edges.
+        """
+        data = openie if isinstance(openie, OpenIEData) else load_openie(openie, corpus)
+        known = set(self.graph.extracted_passage_ids())
+        fresh = tuple(d for d in data.docs if d.passage.id not in known)
+        new_graph = KnowledgeGraph.from_openie(replace(data, docs=fresh))
+        annotate_passages(new_graph, fresh)
+        new_names = self.graph.merge(new_graph)
+        if self.openie is not None:
+            self.openie = merge_extractions(self.openie, replace(data, docs=fresh))
+        if self.passages is not None:
+            self.passages.add([d.passage for d in fresh if d.passage.id not in self.passages])
+        new_ids = self.entities.add(new_names) if new_names else []
+        pairs = self.entities.synonym_pairs(nodes=new_ids) if new_ids else []
+        added = self.graph.add_synonyms(pairs)
+        logger.info(
+            "extended with %d passages, %d entities, %d synonym edges", len(fresh), len(new_ids), added
+        )
+        return {"new_passages": len(fresh), "new_entities": len(new_ids), "new_synonym_edges": added}
+
+    def save(self, folder: str | os.PathLike) -> None:
+        """Write the bundle to ``folder``, replacing it only once everything is written."""
+        with replace_folder(folder) as tmp:
+            self.graph.save(tmp)
+            self.entities.save(tmp / ENTITIES_DIR)
+            if self.passages is not None:
+                self.passages.save(tmp / PASSAGES_DIR)
+            if self.openie is not None:
+                write_extractions(tmp / OPENIE_FILE, self.openie, self.extractor)
+
+    @classmethod
+    def load(
+        cls, folder: str | os.PathLike, model: LateInteractionModel | None = None, show_progress: bool = True
+    ) -> GraphBundle:
+        """Load a graph folder; ``model=None`` loads the model the index was built with.
+
+        ``show_progress`` is that model's default for encoding bars.
+        """
+        folder = Path(folder)
+        if not (folder / ENTITIES_DIR).is_dir():
+            raise ArtifactError(
+                f"{folder} is not a kglink graph folder (no {ENTITIES_DIR}/); build one with `kglink build`"
+            )
+        graph = KnowledgeGraph.load(folder)
+        entities = EntityIndex.load(folder / ENTITIES_DIR, model, show_progress)
+        has_passages = (folder / PASSAGES_DIR).is_dir()
+        passages = PassageIndex.load(folder / PASSAGES_DIR, entities.model) if has_passages else None
+        openie, extractor = None, ""
+        if (folder / OPENIE_FILE).is_file():
+            openie, extractor = read_extractions(folder / OPENIE_FILE)
+        return cls(graph, entities, passages, openie=openie, extractor=extractor)
+
+
+def build_graph(
+    openie: str | os.PathLike | OpenIEData,
+    corpus: str | os.PathLike | None = None,
+    *,
+    model: LateInteractionModel | str | None = None,
+    threshold: float | None = None,
+    normalization: str = "self",
+    max_neighbors: int = 100,
+    min_alnum_chars: int = 3,
+    device: str | None = None,
+    passages: bool = True,
+) -> GraphBundle:
+    """Build a graph from HippoRAG OpenIE JSON (and its corpus) with synonym edges.
+
+    ``threshold=None`` takes the model's calibrated synonym threshold (``kglink train``
+    stores it), else 0.8. ``openie`` is a file path or already loaded :class:`~kglink.corpus.OpenIEData`
+    (``corpus`` then does not apply). ``model`` is a loaded model, a checkpoint path /
+    hub id, or ``None`` for the embedded default. Synonym pairs follow
+    :meth:`EntityIndex.synonym_pairs`. With ``passages`` the passages are also encoded
+    for dense retrieval.
+    """
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    data = openie if isinstance(openie, OpenIEData) else load_openie(openie, corpus)
+    graph = KnowledgeGraph.from_openie(data)
+    annotate_passages(graph, data.docs)
+    timings["graph_s"] = time.perf_counter() - start
+    if not isinstance(model, LateInteractionModel):
+        model = LateInteractionModel.from_pretrained(model, device=device)
+    entities = EntityIndex(model, normalization=normalization, threshold=threshold)
+    start = time.perf_counter()
+    entities.add(graph.entity_names())
+    timings["encode_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    pairs = entities.synonym_pairs(threshold, max_neighbors, min_alnum_chars)
+    graph.add_synonyms(pairs)
+    timings["synonyms_s"] = time.perf_counter() - start
+    logger.info("built %r with %d synonym pairs", graph, len(pairs))
+    passage_index = None
+    if passages:
+        start = time.perf_counter()
+        passage_index = PassageIndex(model)
+        passage_index.add([doc.passage for doc in data.docs])
+        timings["passages_s"] = time.perf_counter() - start
+    return GraphBundle(graph, entities, passage_index, timings, data, "openie-file")
+
+
+def annotate_passages(graph: KnowledgeGraph, docs: tuple[OpenIEDoc, ...]) -> None:
+    """Copy ``source``/``start``/``end`` of passages cut from longer documents onto their nodes."""
+    for doc in docs:
+        p = doc.passage
+        if p.source:
+            graph.graph.nodes[graph.passage_node(p.id)].update(source=p.source, start=p.start, end=p.end)
+
+
+def extract_passages(
+    passages: Sequence[Passage],
+    extractor: Extractor,
+    reuse: OpenIEData | None = None,
+    reuse_extractor: str = "",
+) -> OpenIEData:
+    """Extract every passage, taking from ``reuse`` those it holds with the same id and content.
+
+    ``reuse`` counts only when ``reuse_extractor`` is ``extractor.name``: another
+    backend's extractions are never mixed in.
+    """
+    cached: dict[tuple[str, str], OpenIEDoc] = {}
+    if reuse is not None and reuse_extractor == extractor.name:
+        cached = {(d.passage.id, d.passage.content): d for d in reuse.docs}
+    todo = [p for p in passages if (p.id, p.content) not in cached]
+    found: dict[str, Extraction] = {}
+    if todo:
+        found = {p.id: e for p, e in zip(todo, extractor.extract(todo), strict=True)}
+    logger.info("extraction: %d passages reused, %d extracted", len(passages) - len(todo), len(todo))
+    docs = []
+    for p in passages:
+        if p.id in found:
+            docs.append(OpenIEDoc(p, found[p.id].entities, found[p.id].triples))
+        else:
+            old = cached[p.id, p.content]
+            docs.append(OpenIEDoc(p, old.entities, old.triples))
+    return OpenIEData(tuple(docs), "v1", 0)
+
+
+def build_graph_from_corpus(
+    corpus: str | os.PathLike | Sequence[Passage],
+    extractor: Extractor,
+    *,
+    chunk_tokens: int | None = DEFAULT_CHUNK_TOKENS,
+    reuse: tuple[OpenIEData, str] | None = None,
+    model: LateInteractionModel | str | None = None,
+    threshold: float | None = None,
+    normalization: str = "self",
+    device: str | None = None,
+    passages: bool = True,
+) -> GraphBundle:
+    """Build a graph from a raw corpus with ``extractor``.
+
+    ``corpus`` is a path for :func:`kglink.corpus.load_documents` (JSON, JSONL, or a
+    folder of ``.txt``/``.md`` files), whose documents are cut into passages of at most
+    ``chunk_tokens`` tokens of the model's tokenizer (``0`` or ``None``: kept whole), or
+    a list of passages, used as they are. ``reuse`` is ``(extractions, extractor name)``
+    of an earlier build, as :func:`kglink.corpus.read_extractions` returns. The other
+    arguments are those of :func:`build_graph`. The bundle's ``timings``
+    gain ``chunk_s`` and ``extract_s``.
+    """
+    if not isinstance(model, LateInteractionModel):
+        model = LateInteractionModel.from_pretrained(model, device=device)
+    start = time.perf_counter()
+    docs = _passages(corpus, model, chunk_tokens)
+    chunk_s = time.perf_counter() - start
+    start = time.perf_counter()
+    data = extract_passages(docs, extractor, *(reuse or (None, "")))
+    extract_s = time.perf_counter() - start
+    bundle = build_graph(
+        data, model=model, threshold=threshold, normalization=normalization, passages=passages
+    )
+    bundle.extractor = extractor.name
+    bundle.timings = {"chunk_s": chunk_s, "extract_s": extract_s, **bundle.timings}
+    return bundle
+
+
+def update_graph_from_corpus(
+    bundle: GraphBundle,
+    corpus: str | os.PathLike | Sequence[Passage],
+    extractor: Extractor,
+    *,
+    chunk_tokens: int | None = DEFAULT_CHUNK_TOKENS,
+) -> dict[str, int]:
+    """Add to ``bundle`` the passages of ``corpus`` it does not hold (by content-hash id).
+
+    Only those passages are extracted; only their new entity names are encoded and only
+    new-vs-all synonym pairs scored (:meth:`GraphBundle.extend`).
+    Returns the counts of ``extend`` plus ``corpus_passages``; the bundle's ``timings``
+    become those of this update.
+    """
+    start = time.perf_counter()
+    model = bundle.entities.model
+    docs = _passages(corpus, model, chunk_tokens)
+    known = set(bundle.graph.passage_ids())
+    fresh = [p for p in docs if p.id not in known]
+    chunk_s = time.perf_counter() - start
+    start = time.perf_counter()
+    data = extract_passages(fresh, extractor)
+    extract_s = time.perf_counter() - start
+    start = time.perf_counter()
+    counts = bundle.extend(data)
+    if bundle.extractor != extractor.name and fresh:
+        bundle.extractor = "+".join(
+            dict.fromkeys(filter(None, [*bundle.extractor.split("+"), extractor.name]))
+        )
+    bundle.timings = {"chunk_s": chunk_s, "extract_s": extract_s, "extend_s": time.perf_counter() - start}
+    return {"corpus_passages": len(docs), **counts}
+
+
+def _passages(corpus: str | os.PathLike | Sequence[Passage], model, chunk_tokens) -> Sequence[Passage]:
+    """A corpus path read and chunked (:func:`~kglink.corpus.load_passages`); passages as they are."""
+    return load_passages(corpus, model, chunk_tokens) if isinstance(corpus, (str, os.PathLike)) else corpus
