@@ -37,7 +37,7 @@ $(VENV)/.llm-server: $(VENV)/.installed
 	touch $@
 
 test-llm: $(VENV)/.llm-server
-	$(BIN)/python -m pytest -m slow tests/test_llm.py -s
+	$(BIN)/python -m pytest -m slow tests/ie/test_llm.py -s
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check kglink tests benchmarks examples

@@ -183,7 +183,7 @@ def test_graph_alias_groups_from_a_saved_graph(tmp_path):
     from kglink.graph import KnowledgeGraph
     from kglink.synonymy.aliases import graph_alias_groups
 
-    sample = Path(__file__).resolve().parents[1] / "graphs" / "sample"
+    sample = Path(__file__).resolve().parents[2] / "graphs" / "sample"
     graph = KnowledgeGraph.from_openie(load_openie(sample / "openie.json", sample / "corpus.json"))
     graph.save(tmp_path)
     groups = graph_alias_groups(tmp_path)

@@ -16,7 +16,7 @@ from kglink.retrieval.evaluate import load_questions
 from kglink.retrieval.mentions import Mention
 from kglink.retrieval.retriever import GraphRetriever
 
-SAMPLE = Path(__file__).resolve().parents[1] / "graphs" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "graphs" / "sample"
 QUESTION = (
     "Who was the first president of the association which published Journal of Psychotherapy Integration?"
 )

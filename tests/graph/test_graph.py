@@ -16,7 +16,7 @@ from kglink.errors import ArtifactError, InputError
 from kglink.graph import KnowledgeGraph
 from kglink.results import SynonymPair
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "hipporag"
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "hipporag"
 
 
 def tiny() -> OpenIEData:

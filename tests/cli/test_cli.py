@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from kglink.cli import main
 
-SAMPLE = Path(__file__).resolve().parents[1] / "graphs" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "graphs" / "sample"
 
 
 @pytest.fixture(scope="module")
