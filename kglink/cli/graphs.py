@@ -245,12 +245,13 @@ def synonyms(graph_dir, node, limit, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def info(graph_dir, as_json) -> None:
     """Show the counts of a graph and the model its index was built with."""
-    from kglink.artifacts import read_artifact_json
+    from kglink.artifacts import read_config
     from kglink.bundle import ENTITIES_DIR
     from kglink.graph import KnowledgeGraph
+    from kglink.index.entities import ENTITY_CONFIG
 
     stats = KnowledgeGraph.load(graph_dir).stats()
-    config = read_artifact_json(Path(graph_dir) / ENTITIES_DIR / "config.json", "entity index config")
+    config = read_config(Path(graph_dir) / ENTITIES_DIR / "config.json", "entity_index", ENTITY_CONFIG)
     stats.update({k: config.get(k) for k in ("model", "dim", "normalization", "threshold")})
     if as_json:
         echo_json(stats)
