@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from kglink.artifacts import replace_folder
+from kglink.artifacts import read_folder, write_folder
 from kglink.corpus import (
     DEFAULT_CHUNK_TOKENS,
     OPENIE_FILE,
@@ -96,12 +96,15 @@ class GraphBundle:
         return {"new_passages": len(fresh), "new_entities": len(new_ids), "new_synonym_edges": added}
 
     def save(self, folder: str | os.PathLike) -> None:
-        """Write the bundle to ``folder``, replacing it only once everything is written."""
-        with replace_folder(folder) as tmp:
-            self.graph.save(tmp)
-            self.entities.save(tmp / ENTITIES_DIR)
+        """Write the bundle to ``folder``: all of it or, whatever happens, nothing.
+
+        See :mod:`kglink.artifacts` for how (and for the lock that keeps writers in turn).
+        """
+        with write_folder(folder, "knowledge_graph") as tmp:
+            self.graph.write(tmp)
+            self.entities.write(tmp / ENTITIES_DIR)
             if self.passages is not None:
-                self.passages.save(tmp / PASSAGES_DIR)
+                self.passages.write(tmp / PASSAGES_DIR)
             if self.openie is not None:
                 write_extractions(tmp / OPENIE_FILE, self.openie, self.extractor)
 
@@ -113,15 +116,21 @@ class GraphBundle:
 
         ``show_progress`` is that model's default for encoding bars.
         """
-        folder = Path(folder)
+        return read_folder(folder, lambda path: cls.read(path, model, show_progress))
+
+    @classmethod
+    def read(
+        cls, folder: Path, model: LateInteractionModel | None, show_progress: bool = True
+    ) -> GraphBundle:
+        """Read the bundle's files from ``folder`` as they are (:meth:`load` checks the folder first)."""
         if not (folder / ENTITIES_DIR).is_dir():
             raise ArtifactError(
                 f"{folder} is not a kglink graph folder (no {ENTITIES_DIR}/); build one with `kglink build`"
             )
-        graph = KnowledgeGraph.load(folder)
-        entities = EntityIndex.load(folder / ENTITIES_DIR, model, show_progress)
+        graph = KnowledgeGraph.read(folder)
+        entities = EntityIndex.read(folder / ENTITIES_DIR, model, show_progress)
         has_passages = (folder / PASSAGES_DIR).is_dir()
-        passages = PassageIndex.load(folder / PASSAGES_DIR, entities.model) if has_passages else None
+        passages = PassageIndex.read(folder / PASSAGES_DIR, entities.model) if has_passages else None
         openie, extractor = None, ""
         if (folder / OPENIE_FILE).is_file():
             openie, extractor = read_extractions(folder / OPENIE_FILE)

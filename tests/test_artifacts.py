@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from kglink import artifacts
+from kglink.artifacts import files as artifacts
 from kglink.artifacts import read_config, read_json, read_jsonl, read_text, write_config
 from kglink.errors import ArtifactError, InputError
 

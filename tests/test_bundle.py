@@ -33,7 +33,7 @@ def test_failed_save_keeps_previous_folder(bundle, tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(type(bundle.entities), "save", boom)
+    monkeypatch.setattr(type(bundle.entities), "write", boom)
     with pytest.raises(OSError, match="disk full"):
         bundle.save(tmp_path / "kg")
     after = {p.name: p.read_bytes() for p in (tmp_path / "kg").iterdir() if p.is_file()}

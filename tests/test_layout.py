@@ -140,7 +140,7 @@ OLD_PATHS = [
     ("kglink.extract", "Mention", "kglink.retrieval.mentions"),
     ("kglink.extract", "NgramExtractor", "kglink.retrieval.mentions"),
     ("kglink.llm", "ChatClient", "kglink.chat"),
-    ("kglink.io", "atomic_write_json", "kglink.artifacts"),
+    ("kglink.io", "atomic_write_json", "kglink.artifacts.files"),
     ("kglink.index", "LateInteractionIndex", "kglink.index.tokens"),
     ("kglink.entities", "EntityIndex", "kglink.index.entities"),
     ("kglink.passages", "PassageIndex", "kglink.index.passages"),

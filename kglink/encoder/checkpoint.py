@@ -242,12 +242,13 @@ def save_pylate(ckpt: Checkpoint, folder: str | Path, synonym_threshold: float |
 
     The projection is saved as Dense layers; a checkpoint without one gets an identity
     Dense layer, since a PyLate folder needs one. ``synonym_threshold`` goes to
-    ``kglink.json``. Files are written into a temporary folder that replaces ``folder``.
+    ``kglink.json``. ``folder`` is replaced all at once (see :mod:`kglink.artifacts`); a
+    folder that is not a kglink model is refused.
     """
-    from kglink.artifacts import atomic_write_json, replace_folder
+    from kglink.artifacts import atomic_write_json, write_folder
 
     cfg = ckpt.config
-    with replace_folder(folder) as tmp:
+    with write_folder(folder, "model") as tmp:
         with _quiet_transformers():
             ckpt.encoder.save_pretrained(tmp)
             ckpt.tokenizer.save_pretrained(tmp)

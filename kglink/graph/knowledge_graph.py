@@ -33,7 +33,15 @@ from pathlib import Path
 
 import networkx as nx
 
-from kglink.artifacts import REBUILD, atomic_write_json, read_artifact_json, read_config, write_config
+from kglink.artifacts import (
+    REBUILD,
+    atomic_write_json,
+    read_artifact_json,
+    read_config,
+    read_folder,
+    write_config,
+    write_folder,
+)
 from kglink.corpus import OpenIEData
 from kglink.errors import ArtifactError, InputError
 from kglink.results import SynonymPair
@@ -237,14 +245,18 @@ class KnowledgeGraph:
             networkx.node_link_graph(json.load(f), edges="edges", name="node")
 
         (node keys sit under ``"node"`` because passage nodes have an ``id`` attribute).
+        The folder is replaced all at once (see :mod:`kglink.artifacts`); one that holds a
+        whole graph bundle is refused, as this save would drop its indexes.
         """
-        folder = Path(folder)
-        if folder.exists() and not folder.is_dir():
-            raise InputError(f"{folder} is a file; give a folder path to save the graph in")
+        with write_folder(folder, "knowledge_graph", only=frozenset({GRAPH_FILE, CONFIG_FILE})) as tmp:
+            self.write(tmp)
+        logger.info("saved %r to %s", self, folder)
+
+    def write(self, folder: Path) -> None:
+        """Write the graph's two files into ``folder`` as they are (:meth:`save` makes it atomic)."""
         data = nx.node_link_data(self.graph, **_NODE_LINK)
         atomic_write_json(folder / GRAPH_FILE, data)
         write_config(folder / CONFIG_FILE, "knowledge_graph")
-        logger.info("saved %r to %s", self, folder)
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> KnowledgeGraph:
@@ -258,6 +270,11 @@ class KnowledgeGraph:
         folder = Path(folder)
         if not folder.is_dir():
             raise ArtifactError(f"graph folder {folder} not found; build it with `kglink build`")
+        return read_folder(folder, cls.read)
+
+    @classmethod
+    def read(cls, folder: Path) -> KnowledgeGraph:
+        """Read the graph's files from ``folder`` as they are (:meth:`load` checks the folder first)."""
         read_config(folder / CONFIG_FILE, "knowledge_graph")
         data = read_artifact_json(folder / GRAPH_FILE, "graph file")
         try:

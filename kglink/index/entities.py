@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kglink.artifacts import atomic_save_npy, load_npy, read_config, write_config
+from kglink.artifacts import atomic_save_npy, load_npy, read_config, read_folder, write_config, write_folder
 from kglink.encoder.model import LateInteractionModel
 from kglink.errors import IndexMismatchError, InputError
 from kglink.index.tokens import LateInteractionIndex
@@ -258,10 +258,14 @@ class EntityIndex:
                 )
 
     def save(self, folder: str | Path) -> None:
-        """Write the index into ``folder`` (``config.json`` last, so a crash leaves the old one)."""
-        folder = Path(folder)
-        self.docs.save(folder / "docs")
-        self.queries.save(folder / "queries")
+        """Write the index to ``folder``, all at once (see :mod:`kglink.artifacts`)."""
+        with write_folder(folder, "entity_index") as tmp:
+            self.write(tmp)
+
+    def write(self, folder: Path) -> None:
+        """Write the index's files into ``folder`` as they are (:meth:`save` makes it atomic)."""
+        self.docs.write(folder / "docs")
+        self.queries.write(folder / "queries")
         atomic_save_npy(
             folder / "self_scores.npy", np.array([self._self[i] for i in self.docs.ids], np.float32)
         )
@@ -281,7 +285,13 @@ class EntityIndex:
         cls, folder: str | Path, model: LateInteractionModel | None = None, show_progress: bool = True
     ) -> EntityIndex:
         """Load a saved index; ``model=None`` loads the model it was built with (bars: ``show_progress``)."""
-        folder = Path(folder)
+        return read_folder(folder, lambda path: cls.read(path, model, show_progress))
+
+    @classmethod
+    def read(
+        cls, folder: Path, model: LateInteractionModel | None = None, show_progress: bool = True
+    ) -> EntityIndex:
+        """Read the index's files from ``folder`` as they are (:meth:`load` checks the folder first)."""
         config = read_config(folder / "config.json", "entity_index", ENTITY_CONFIG)
         model = model or LateInteractionModel.from_pretrained(config["model"], show_progress=show_progress)
         if (model.name, model.dim) != (config["model"], config["dim"]):
@@ -290,10 +300,11 @@ class EntityIndex:
                 f"{model.name!r} (dim {model.dim}); load it with that model or rebuild the graph"
             )
         entities = cls(model, normalization=config["normalization"], threshold=config["threshold"])
-        entities.docs, _ = LateInteractionIndex.load(folder / "docs")
-        entities.queries, _ = LateInteractionIndex.load(folder / "queries")
+        entities.docs, _ = LateInteractionIndex.read(folder / "docs")
+        entities.queries, _ = LateInteractionIndex.read(folder / "queries")
         scores = load_npy(folder / "self_scores.npy", "self scores")
-        if len(scores) != len(entities.docs) or entities.docs.ids != entities.queries.ids:
+        fits = scores.ndim == 1 and scores.dtype == np.float32 and entities.docs.ids == entities.queries.ids
+        if not fits or len(scores) != len(entities.docs):
             raise IndexMismatchError(f"{folder}: documents, queries and self scores disagree; rebuild")
         entities._self = dict(zip(entities.docs.ids, scores.tolist()))
         return entities

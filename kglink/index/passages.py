@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from kglink.artifacts import read_config, write_config
+from kglink.artifacts import read_config, read_folder, write_config, write_folder
 from kglink.corpus import Passage, token_windows
 from kglink.encoder.model import LateInteractionModel
 from kglink.errors import IndexMismatchError, InputError
@@ -70,19 +70,29 @@ class PassageIndex:
         return dict(self.search([question], top_k)[0])
 
     def save(self, folder: str | Path) -> None:
-        folder = Path(folder)
-        self.chunks.save(folder / "chunks")
+        """Write the index to ``folder``, all at once (see :mod:`kglink.artifacts`)."""
+        with write_folder(folder, "passage_index") as tmp:
+            self.write(tmp)
+
+    def write(self, folder: Path) -> None:
+        """Write the index's files into ``folder`` as they are."""
+        self.chunks.write(folder / "chunks")
         config = {"model": self.model.name, "dim": self.model.dim, "passages": len(self)}
         write_config(folder / "config.json", "passage_index", **config)
 
     @classmethod
     def load(cls, folder: str | Path, model: LateInteractionModel) -> PassageIndex:
-        folder = Path(folder)
+        """Load a saved passage index encoded with ``model``."""
+        return read_folder(folder, lambda path: cls.read(path, model))
+
+    @classmethod
+    def read(cls, folder: Path, model: LateInteractionModel) -> PassageIndex:
+        """Read the index's files from ``folder`` as they are."""
         config = read_config(folder / "config.json", "passage_index", {"model": str, "dim": int})
         if (config["model"], config["dim"]) != (model.name, model.dim):
             raise IndexMismatchError(
                 f"{folder} was encoded with {config['model']!r}, not {model.name!r}; rebuild the graph"
             )
         index = cls(model)
-        index.chunks, _ = LateInteractionIndex.load(folder / "chunks")
+        index.chunks, _ = LateInteractionIndex.read(folder / "chunks")
         return index

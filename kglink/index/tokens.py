@@ -19,7 +19,9 @@ from kglink.artifacts import (
     load_npy,
     read_artifact_json,
     read_config,
+    read_folder,
     write_config,
+    write_folder,
 )
 from kglink.errors import ArtifactError, IndexMismatchError, InputError
 from kglink.scores import maxsim_candidates, maxsim_topk, pack
@@ -233,8 +235,12 @@ class LateInteractionIndex:
             raise InputError(f"id {doc_id!r} is not in the index") from None
 
     def save(self, folder: str | Path) -> None:
-        """Write ``tokens.npy`` (float16), ``offsets.npy``, ``docs.json``, ``config.json``."""
-        folder = Path(folder)
+        """Write the index to ``folder``, all at once (see :mod:`kglink.artifacts`)."""
+        with write_folder(folder, "late_interaction_index") as tmp:
+            self.write(tmp)
+
+    def write(self, folder: Path) -> None:
+        """Write ``tokens.npy`` (float16), ``offsets.npy``, ``docs.json``, ``config.json`` into ``folder``."""
         atomic_save_npy(folder / "tokens.npy", self._tokens.astype(np.float16))
         atomic_save_npy(folder / "offsets.npy", self._offsets)
         atomic_write_json(folder / "docs.json", {"ids": self._ids, "texts": self._texts})
@@ -245,16 +251,26 @@ class LateInteractionIndex:
     @classmethod
     def load(cls, folder: str | Path) -> tuple[LateInteractionIndex, dict]:
         """Load an index folder; returns ``(index, config)``."""
-        folder = Path(folder)
+        return read_folder(folder, cls.read)
+
+    @classmethod
+    def read(cls, folder: Path) -> tuple[LateInteractionIndex, dict]:
+        """Read the index's files from ``folder`` as they are, checking that they fit together."""
         config = read_config(folder / "config.json", "late_interaction_index", dict.fromkeys(_SETTINGS, int))
         index = cls(**{k: config[k] for k in _SETTINGS})
         docs = read_artifact_json(folder / "docs.json", "index documents")
-        index._tokens = load_npy(folder / "tokens.npy", "index tokens").astype(np.float32)
-        index._offsets = load_npy(folder / "offsets.npy", "index offsets")
-        index._ids, index._texts = list(docs["ids"]), list(docs["texts"])
-        index._pos = {doc_id: i for i, doc_id in enumerate(index._ids)}
-        if len(index._offsets) != len(index._ids) + 1 or index._offsets[-1] != len(index._tokens):
+        tokens = load_npy(folder / "tokens.npy", "index tokens")
+        offsets = load_npy(folder / "offsets.npy", "index offsets")
+        ids, texts = (docs.get(k) if isinstance(docs, dict) else None for k in ("ids", "texts"))
+        fits = isinstance(ids, list) and isinstance(texts, list) and len(ids) == len(texts)
+        fits = fits and all(isinstance(x, str) for x in ids + texts) and len(set(ids)) == len(ids)
+        fits = fits and tokens.ndim == 2 and tokens.dtype == np.float16 and offsets.ndim == 1
+        fits = fits and offsets.dtype == np.int64 and len(offsets) == len(ids) + 1
+        if not (fits and offsets[0] == 0 and offsets[-1] == len(tokens) and np.all(np.diff(offsets) >= 0)):
             raise ArtifactError(f"{folder}: tokens, offsets and docs.json disagree; rebuild the index")
+        index._tokens, index._offsets = tokens.astype(np.float32), offsets
+        index._ids, index._texts = ids, texts
+        index._pos = {doc_id: i for i, doc_id in enumerate(ids)}
         return index, config
 
 

@@ -1,7 +1,6 @@
-"""Every file and folder kglink reads or writes passes through here.
+"""Files: atomic writes, input files read with one set of clear errors, one config policy.
 
-Writes are atomic (a temporary file beside the target, fsync, ``os.replace``), a folder
-is replaced only once its new version is complete (:func:`replace_folder`), and input
+Writes are atomic (a temporary file beside the target, fsync, ``os.replace``), and input
 files are read with one set of clear errors (missing, not UTF-8, not JSON).
 
 Each saved folder describes itself in a small JSON config (:func:`write_config`) that
@@ -22,10 +21,8 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -89,34 +86,6 @@ def write_config(path: str | os.PathLike, kind: str, **fields: Any) -> None:
     """Write a folder's config: ``format_version``, ``kglink_version``, ``kind``, then ``fields``."""
     head = {"format_version": FORMAT_VERSIONS[kind], "kglink_version": __version__, "kind": kind}
     atomic_write_json(path, {**head, **fields})
-
-
-@contextmanager
-def replace_folder(folder: str | os.PathLike) -> Iterator[Path]:
-    """Yield an empty temporary folder that replaces ``folder`` when the block succeeds.
-
-    The old folder is moved aside and removed only after the new one is in place; on
-    an error the temporary folder is removed and ``folder`` is left as it was.
-    """
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise InputError(f"{folder} is a file; give a folder path")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    tmp.chmod(0o777 & ~umask_value())  # mkdtemp makes 0700
-    try:
-        yield tmp
-        old = None
-        if folder.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=folder.parent))
-            os.rmdir(old)
-            os.replace(folder, old)
-        os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 # --- reading input files -------------------------------------------------------------
