@@ -80,11 +80,14 @@ class GraphBundle:
         data = openie if isinstance(openie, OpenIEData) else load_openie(openie, corpus)
         known = set(self.graph.extracted_passage_ids())
         fresh = tuple(d for d in data.docs if d.passage.id not in known)
-        new_graph = KnowledgeGraph.from_openie(replace(data, docs=fresh))
+        if not fresh:
+            return {"new_passages": 0, "new_entities": 0, "new_synonym_edges": 0}
+        data = replace(data, docs=fresh, malformed_triples=sum(d.malformed for d in fresh))
+        new_graph = KnowledgeGraph.from_openie(data)
         annotate_passages(new_graph, fresh)
         new_names = self.graph.merge(new_graph)
         if self.openie is not None:
-            self.openie = merge_extractions(self.openie, replace(data, docs=fresh))
+            self.openie = merge_extractions(self.openie, data)
         if self.passages is not None:
             self.passages.add([d.passage for d in fresh if d.passage.id not in self.passages])
         new_ids = self.entities.add(new_names) if new_names else []

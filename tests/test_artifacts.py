@@ -64,7 +64,9 @@ def test_every_reader_says_the_same_about_bytes_that_are_not_utf8(tmp_path):
     bad = tmp_path / "bad"
     bad.write_bytes(b'{"a": "\xff"}\n')
     for read in (read_text, read_json, lambda p, w: list(read_jsonl(p, w))):
-        with pytest.raises(InputError, match=r"corpus file .*bad is not UTF-8 \(byte 7\); re-save it as UTF-8"):
+        with pytest.raises(
+            InputError, match=r"corpus file .*bad is not UTF-8 \(byte 7\); re-save it as UTF-8"
+        ):
             read(bad, "corpus file")
 
 

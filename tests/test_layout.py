@@ -91,7 +91,8 @@ def test_the_graph_and_the_corpus_never_load_torch():
     code = (
         "import sys, kglink.graph, kglink.corpus, kglink.results\n"
         f"kg = kglink.graph.KnowledgeGraph.load({str(DATA / 'graph-0.1.0')!r})\n"
-        "print(kg.stats()['entities'], sorted(m for m in ('torch', 'faiss', 'transformers') if m in sys.modules))"
+        "heavy = sorted(m for m in ('torch', 'faiss', 'transformers') if m in sys.modules)\n"
+        "print(kg.stats()['entities'], heavy)"
     )
     assert _fresh_python(code) == "24 []"
 

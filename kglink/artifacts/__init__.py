@@ -24,7 +24,15 @@ from kglink.artifacts.files import (
     umask_value,
     write_config,
 )
-from kglink.artifacts.folders import MANIFEST, folder_kind, read_folder, verify, write_folder, writer_lock
+from kglink.artifacts.folders import (
+    MANIFEST,
+    check_target,
+    folder_kind,
+    read_folder,
+    verify,
+    write_folder,
+    writer_lock,
+)
 
 __all__ = [
     "FORMAT_VERSIONS",
@@ -34,6 +42,7 @@ __all__ = [
     "atomic_save_npy",
     "atomic_write_bytes",
     "atomic_write_json",
+    "check_target",
     "folder_kind",
     "load_npy",
     "read_artifact_json",

@@ -81,14 +81,28 @@ def build(openie, corpus, out, extractor, chunk_tokens, update, progress, as_jso
 
     With --update, the graph already in --out is extended instead: only new passages
     (by content hash), new entity names and new-vs-all synonym pairs are computed (the
-    graph's own model, threshold and normalisation apply).
+    graph's own model, threshold and normalisation apply; other values are refused).
+    An update that finds nothing new leaves the folder as it was.
+
+    The folder is written all at once, and one process at a time builds or updates it;
+    a second one waits for the first.
     """
+    from kglink.artifacts import check_target, writer_lock
+
     extractor = _check_sources(openie, corpus, extractor)
-    if extractor == "openie-file":
-        bundle, added = _build_from_openie(openie, corpus, out, update, progress, options)
-    else:
-        bundle, added = _build_from_corpus(corpus, out, extractor, chunk_tokens, update, progress, options)
-    bundle.save(out)
+    _check_out(out, [openie, corpus])
+    check_target(Path(out), "knowledge_graph")
+    with writer_lock(out):
+        if update:
+            _check_update(out, click.get_current_context(), options)
+        if extractor == "openie-file":
+            bundle, added = _build_from_openie(openie, corpus, out, update, progress, options)
+        else:
+            bundle, added = _build_from_corpus(
+                corpus, out, extractor, chunk_tokens, update, progress, options
+            )
+        if not update or added["new_passages"]:
+            bundle.save(out)
     timings = {k: round(v, 2) for k, v in bundle.timings.items()}
     stats = {**bundle.graph.stats(), **added, **timings, "extractor": bundle.extractor, "out": out}
     if as_json:
@@ -111,6 +125,46 @@ def _check_sources(openie: str | None, corpus: str | None, extractor: str | None
     if corpus and Path(corpus).is_dir() and extractor == "openie-file":
         raise click.UsageError("with --openie, --corpus must be a JSON file of {title, text} records")
     return extractor
+
+
+def _check_out(out: str, inputs: list[str | None]) -> None:
+    """Refuse an --out that is one of the inputs or lies inside one (the build would replace it)."""
+    target = Path(out).resolve()
+    for given in filter(None, inputs):
+        source = Path(given).resolve()
+        if target == source or source in target.parents:
+            raise click.UsageError(f"--out {out} is inside the input {given}; write the graph elsewhere")
+
+
+def _check_update(out: str, ctx: click.Context, options: dict) -> None:
+    """Refuse --update options that differ from what the graph was built with."""
+    from click.core import ParameterSource
+
+    from kglink.artifacts import read_config
+    from kglink.bundle import ENTITIES_DIR, PASSAGES_DIR
+    from kglink.index.entities import ENTITY_CONFIG
+
+    if not (Path(out) / ENTITIES_DIR).is_dir():
+        raise click.UsageError(
+            f"--update needs a graph in --out; {out} holds none (drop --update to build one)"
+        )
+    config = read_config(Path(out) / ENTITIES_DIR / "config.json", "entity_index", ENTITY_CONFIG)
+    given = {k for k in options if ctx.get_parameter_source(k) is not ParameterSource.DEFAULT}
+    have = {**config, "passages": (Path(out) / PASSAGES_DIR).is_dir()}
+    if "model" in given:
+        model = options["model"]
+        model = str(Path(model).resolve()) if Path(model).is_dir() else model
+        if model != config["model"]:
+            raise click.UsageError(
+                f"--model {options['model']} is not the graph's model ({config['model']}); a different "
+                "model means a rebuild: drop --update"
+            )
+    for key in ("threshold", "normalization", "passages"):
+        if key in given and options[key] != have[key]:
+            raise click.UsageError(
+                f"--{key} {options[key]} differs from the graph's ({have[key]}); an update keeps the "
+                "graph's settings: drop the option, or rebuild without --update"
+            )
 
 
 def _encoder(options: dict, progress: bool):
@@ -268,5 +322,9 @@ def export(graph_dir, fmt, out) -> None:
     """Export a graph for other tools (GraphML: Gephi, Cytoscape, networkx)."""
     from kglink.graph import KnowledgeGraph
 
+    if Path(graph_dir).resolve() in Path(out).resolve().parents:
+        raise click.UsageError(
+            f"--out {out} is inside the graph folder {graph_dir}; write the export elsewhere"
+        )
     KnowledgeGraph.load(graph_dir).export_graphml(out)
     click.echo(f"wrote {out}")

