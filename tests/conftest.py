@@ -10,6 +10,7 @@ import pytest
 import torch
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+collect_ignore = ["artifacts/crash_worker.py"]  # a script the crash tests run (and kill), not a test
 WORDS = ["stanford", "university", "leland", "junior", "obama", "barack", "born", "in", "hawaii", "the", "of"]
 SPECIALS = ["[PAD]", "[unused0]", "[unused1]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
