@@ -99,10 +99,16 @@ def _kills(mode, tmp_path, tiny, points, delays) -> list[str]:
     return seen
 
 
+def _five(steps: int) -> list[int]:
+    return [1, steps // 3, 2 * steps // 3, steps - 1, steps]
+
+
+def _sixty(steps: int) -> range:
+    return range(1, steps + 1, max(1, steps // 60))
+
+
 def test_a_bundle_save_killed_at_a_few_points_is_old_or_new(tmp_path, tiny):
-    seen = _kills(
-        "bundle", tmp_path, tiny, lambda steps: [1, steps // 3, 2 * steps // 3, steps - 1, steps], []
-    )
+    seen = _kills("bundle", tmp_path, tiny, _five, [])
     assert "old" in seen and "new" in seen  # the kills did land on both sides of the switch
 
 
