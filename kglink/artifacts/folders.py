@@ -93,11 +93,9 @@ def writer_lock(folder: str | os.PathLike) -> Iterator[None]:
         if depth:
             yield
             return
-        created = not folder.exists()
         if folder.exists() and not folder.is_dir():
             raise InputError(f"{folder} is a file; give a folder path")
-        folder.mkdir(parents=True, exist_ok=True)
-        fd = _lock(folder)
+        fd, created = _lock(folder)
         try:
             yield
         finally:
@@ -111,10 +109,15 @@ def writer_lock(folder: str | os.PathLike) -> Iterator[None]:
                 del _held[key]
 
 
-def _lock(folder: Path) -> int:
+def _lock(folder: Path) -> tuple[int, bool]:
+    """The locked fd, and whether the folder was created for it."""
     import fcntl
 
+    created = False
     while True:
+        if not folder.is_dir():  # not there yet, or removed by a writer that had created it
+            folder.mkdir(parents=True, exist_ok=True)
+            created = True
         fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o666 & ~umask_value())
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -129,7 +132,7 @@ def _lock(folder: Path) -> int:
         if current == os.fstat(fd).st_ino:  # still the folder's lock, not the swapped-out one
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-            return fd
+            return fd, created
         os.close(fd)
 
 
@@ -164,6 +167,7 @@ def write_folder(folder: str | os.PathLike, kind: str, only: frozenset[str] | No
     On an error, or a kill, the folder stays as it was.
     """
     folder = Path(os.path.abspath(folder))
+    check_target(folder, kind, only)  # before the lock, which would put its file in the folder
     with writer_lock(folder):
         check_target(folder, kind, only)
         _clean(folder)
@@ -299,7 +303,7 @@ def read_folder(folder: str | os.PathLike, load: Callable[[Path], T]) -> T:
         try:
             verify(folder)
             value = load(folder)
-        except (ArtifactError, OSError):
+        except Exception:  # parts of two versions can fail in any way; retried only if a swap happened
             if _version(folder) != before:
                 continue  # a writer swapped in a new version while we read: read that one
             raise
@@ -309,14 +313,19 @@ def read_folder(folder: str | os.PathLike, load: Callable[[Path], T]) -> T:
 
 
 def verify(folder: Path) -> None:
-    """Check every file against the manifest; a folder without one (kglink 0.1) is taken as it is."""
+    """Check every file against the manifest; a folder without one (kglink 0.1) is taken as it is.
+
+    Entries that are not kglink's (a user's notes beside a graph) are left out of the check:
+    a save refuses to replace them, a load reads around them.
+    """
     manifest = _manifest(folder)
     if manifest is None:
         return
     listed = manifest.get("files")
     if not isinstance(listed, dict):
         raise ArtifactError(f"{folder / MANIFEST} is damaged; rebuild the folder")
-    present = dict(_files(folder))
+    known = KINDS.get(manifest.get("kind"), (None, None))[1]
+    present = {rel: p for rel, p in _files(folder) if known is None or rel.split("/")[0] in known}
     for rel in sorted(set(listed) | set(present)):
         path, want = present.get(rel), listed.get(rel)
         ok = path is not None and isinstance(want, list) and path.stat().st_size == want[0]
