@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 
-from kglink.errors import InputError
-
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
@@ -28,16 +26,3 @@ def normalize_name(name: str) -> str:
 def alnum_count(name: str) -> int:
     """Number of ASCII letters and digits in ``name`` (case-insensitive)."""
     return sum(ch.isascii() and ch.isalnum() for ch in name)
-
-
-def check_names(names: list[str], what: str = "name") -> list[str]:
-    """Return ``names`` as a list, raising :class:`InputError` on empty ones."""
-    if isinstance(names, str):
-        raise InputError(f"expected a list of {what}s, got one string; wrap it in a list")
-    names = list(names)
-    for i, name in enumerate(names):
-        if not isinstance(name, str):
-            raise InputError(f"{what} #{i} is {type(name).__name__}, not a string")
-        if not name.strip():
-            raise InputError(f"{what} #{i} is empty or whitespace; drop it before encoding")
-    return names

@@ -94,33 +94,38 @@ def write_config(path: str | os.PathLike, kind: str, **fields: Any) -> None:
 def read_text(path: str | os.PathLike, what: str = "file") -> str:
     """A UTF-8 text file's content, raising :class:`InputError` if it is missing or not UTF-8."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{what} not found: {path}")
     try:
+        if not path.is_file():
+            raise InputError(f"{what} not found: {path}")
         return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:
         raise InputError(f"{what} {path} is not UTF-8 (byte {e.start}); re-save it as UTF-8") from None
+    except OSError as e:  # a name too long, a folder without read permission, ...
+        raise InputError(f"cannot read {what} {path}: {e.strerror}") from None
 
 
 def read_json(path: str | os.PathLike, what: str = "JSON file") -> Any:
     """Read a UTF-8 JSON file, raising :class:`InputError` with the reason on failure."""
-    text = read_text(path, what)
+    return _loads(read_text(path, what), f"{what} {path}")
+
+
+def _loads(text: str, where: str) -> Any:
+    """``json.loads`` with every way it fails (syntax, nesting, numbers) as one :class:`InputError`."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise InputError(
-            f"{what} {path} is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"
-        ) from None
+        raise InputError(f"{where} is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    except RecursionError:
+        raise InputError(f"{where} nests its JSON too deeply to read; flatten it") from None
+    except ValueError as e:  # e.g. an integer of more than 4,300 digits
+        raise InputError(f"{where} holds a value JSON cannot give Python ({e}); fix the file") from None
 
 
 def read_jsonl(path: str | os.PathLike, what: str = "JSONL file") -> Iterator[tuple[int, Any]]:
     """``(line number, record)`` for each non-blank line of a UTF-8 JSON Lines file."""
     for lineno, line in enumerate(read_text(path, what).splitlines(), 1):
         if line.strip():
-            try:
-                yield lineno, json.loads(line)
-            except json.JSONDecodeError as e:
-                raise InputError(f"{what} {path}, line {lineno} is not valid JSON: {e.msg}") from None
+            yield lineno, _loads(line, f"{what} {path}, line {lineno}")
 
 
 # --- reading what kglink wrote -------------------------------------------------------

@@ -24,16 +24,39 @@ def load_bundle(graph_dir: str):
 
 
 class _Group(click.Group):
-    """Turn kglink's own errors into one clear line and exit code 1, not a traceback."""
+    """Turn every error into one clear line and exit code 1, not a traceback (usage errors: 2).
+
+    kglink's own errors say what to do; an error of the system (a full disk, a missing
+    permission) says what failed; anything else is a bug, reported as one and logged with
+    its traceback under ``-v``.
+    """
 
     def invoke(self, ctx: click.Context):
         from kglink.errors import KglinkError
 
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
         except KglinkError as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(1)
+            _fail(str(e))
+        except OSError as e:
+            _fail(f"{e.strerror or e} ({e.filename})" if e.filename else str(e))
+        except MemoryError:
+            _fail("out of memory; try a smaller input or a machine with more memory")
+        except Exception as e:
+            logging.getLogger("kglink").debug("unexpected error", exc_info=True)
+            _fail(f"unexpected {type(e).__name__}: {e} (a bug in kglink: please report it with `kglink -v`)")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {_printable(message)}", err=True)
+    sys.exit(1)
+
+
+def _printable(text: str) -> str:
+    """``text`` with lone surrogates (from arguments that were not UTF-8) shown as escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @click.group(cls=_Group)

@@ -10,10 +10,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from kglink.checks import check_names
 from kglink.device import resolve_device
 from kglink.encoder.checkpoint import Checkpoint, EncoderConfig, load_checkpoint, save_pylate, with_overrides
 from kglink.errors import InputError
-from kglink.text import check_names
 
 logger = logging.getLogger(__name__)
 

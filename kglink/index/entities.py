@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from kglink.artifacts import atomic_save_npy, load_npy, read_config, read_folder, write_config, write_folder
+from kglink.checks import check_count, check_names, check_threshold
 from kglink.encoder.model import LateInteractionModel
 from kglink.errors import IndexMismatchError, InputError
 from kglink.index.tokens import LateInteractionIndex
 from kglink.results import LinkResult, Match, SynonymPair
 from kglink.scores import maxsim_candidates, normalize_scores, pack
-from kglink.text import alnum_count, check_names, normalize_name
+from kglink.text import alnum_count, normalize_name
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ class EntityIndex:
 
         ``progress`` shows or hides the encoding bar (``None``: as the model was loaded).
         """
-        keys = self._keys(check_names(names), "name")
+        keys = self._keys(check_names(names, "name"), "name")
         new = list(dict.fromkeys(k for k in keys if k not in self._self))
         if not new:
             return []
@@ -113,7 +114,8 @@ class EntityIndex:
         return new
 
     def remove(self, node_ids: Sequence[str]) -> None:
-        """Remove nodes by id."""
+        """Remove nodes by id; an unknown id raises :class:`InputError` and removes nothing."""
+        node_ids = list(dict.fromkeys(check_names(node_ids, "node id")))
         self.docs.remove(node_ids)
         self.queries.remove(node_ids)
         for node_id in node_ids:
@@ -126,9 +128,13 @@ class EntityIndex:
 
         Returns one :class:`LinkResult` per mention, in order; ``result.linked`` is
         False when no node reached the threshold (``result.best`` still shows the closest).
+        A ``top_k`` above the number of nodes returns them all.
         """
         threshold = self.threshold if threshold is None else check_threshold(threshold)
         mentions = check_names(mentions, "mention")
+        top_k = min(check_count(top_k, "top_k"), max(1, len(self)))
+        if not mentions:
+            return []
         keys = self._keys(mentions, "mention")
         self._check_lengths(keys, is_query=True)
         if self.normalization == "mean":
@@ -159,6 +165,9 @@ class EntityIndex:
         the new ones. A pair found in both directions keeps the higher score.
         """
         threshold = self.threshold if threshold is None else check_threshold(threshold)
+        max_neighbors = check_count(max_neighbors, "max_neighbors")
+        min_alnum_chars = check_count(min_alnum_chars, "min_alnum_chars", minimum=0)
+        nodes = None if nodes is None else check_names(nodes, "node id")
         eligible = {i for i in self._self if alnum_count(i) >= min_alnum_chars}
         self.pairs_scored = 0
         if nodes is None:
@@ -308,13 +317,6 @@ class EntityIndex:
             raise IndexMismatchError(f"{folder}: documents, queries and self scores disagree; rebuild")
         entities._self = dict(zip(entities.docs.ids, scores.tolist()))
         return entities
-
-
-def check_threshold(threshold: float) -> float:
-    """Return ``threshold`` as a float, or raise if it is outside [0, 1]."""
-    if not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
-        raise InputError(f"threshold must be a number in [0, 1], got {threshold!r}")
-    return float(threshold)
 
 
 def _pairwise_maxsim(queries: Sequence[np.ndarray], docs: Sequence[np.ndarray]) -> np.ndarray:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kglink.artifacts import read_config, read_folder, write_config, write_folder
+from kglink.checks import check_count, check_names
 from kglink.corpus import Passage, token_windows
 from kglink.encoder.model import LateInteractionModel
 from kglink.errors import IndexMismatchError, InputError
@@ -53,7 +54,11 @@ class PassageIndex:
         """Per question, ``(passage_id, raw MaxSim)`` best first."""
         if not len(self.chunks):
             raise InputError("the passage index is empty; build the graph with a corpus")
-        queries = self.model.encode_query(list(questions))
+        questions = check_names(questions, "question")
+        top_k = min(check_count(top_k, "top_k"), len(self.chunks))
+        if not questions:
+            return []
+        queries = self.model.encode_query(questions)
         scores, pos = self.chunks.search_arrays(queries, top_k * 4)  # several chunks may share a passage
         out = []
         for row_s, row_p in zip(scores, pos):

@@ -23,6 +23,7 @@ from kglink.artifacts import (
     write_config,
     write_folder,
 )
+from kglink.checks import check_count
 from kglink.errors import ArtifactError, IndexMismatchError, InputError
 from kglink.scores import maxsim_candidates, maxsim_topk, pack
 
@@ -111,7 +112,13 @@ class LateInteractionIndex:
         self, embeddings: Sequence[np.ndarray], texts: Sequence[str], ids: Sequence[str] | None = None
     ) -> None:
         """Add texts with their token matrices; ``ids`` default to running numbers."""
-        ids = [str(len(self._ids) + i) for i in range(len(texts))] if ids is None else list(ids)
+        texts = check_strings(texts, "text")
+        ids = (
+            check_strings(ids, "id")
+            if ids is not None
+            else [str(len(self._ids) + i) for i in range(len(texts))]
+        )
+        embeddings = _check_matrices(embeddings, "embedding")
         if not (len(embeddings) == len(texts) == len(ids)):
             raise InputError(f"got {len(embeddings)} embeddings, {len(texts)} texts, {len(ids)} ids")
         if not texts:
@@ -140,7 +147,7 @@ class LateInteractionIndex:
 
     def remove(self, ids: Sequence[str]) -> None:
         """Remove texts by id; unknown ids raise :class:`InputError`."""
-        drop = {self._position(i) for i in ids}
+        drop = {self._position(i) for i in check_strings(ids, "id")}
         keep = [i for i in range(len(self._ids)) if i not in drop]
         lengths = np.diff(self._offsets)[keep]
         rows = (
@@ -155,8 +162,8 @@ class LateInteractionIndex:
 
     def search(self, queries: np.ndarray | Sequence[np.ndarray], top_k: int = 10):
         """Top-``k`` texts by raw MaxSim: a list of results, or one list per query."""
-        single = isinstance(queries, np.ndarray)
-        scores, idx = self.search_arrays([queries] if single else list(queries), top_k)
+        single = isinstance(queries, np.ndarray) and queries.ndim == 2
+        scores, idx = self.search_arrays([queries] if single else queries, top_k)
         out = [
             [SearchResult(self._ids[j], self._texts[j], float(s)) for s, j in zip(row_s, row_i) if j >= 0]
             for row_s, row_i in zip(scores, idx)
@@ -179,7 +186,11 @@ class LateInteractionIndex:
         """
         if not len(self._ids):
             raise InputError("the index is empty; add texts before searching")
-        if queries and queries[0].shape[1] != self.dim:
+        queries = _check_matrices(queries, "query")
+        top_k = min(check_count(top_k, "top_k"), len(self._ids))
+        if not queries:
+            return np.zeros((0, top_k), np.float32), np.zeros((0, top_k), np.int64)
+        if any(q.shape[1] != self.dim for q in queries):
             raise IndexMismatchError(f"query dim {queries[0].shape[1]} != index dim {self.dim}")
         q_tokens, q_offsets = pack(queries)
         if exhaustive or (exhaustive is None and len(self._ids) <= self.exhaustive_below):
@@ -290,6 +301,36 @@ def _faiss_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         faiss.omp_set_num_threads(before)
+
+
+def check_strings(values: object, what: str) -> list[str]:
+    """A list of strings (ids and texts may be any string, empty included)."""
+    if isinstance(values, str) or not hasattr(values, "__iter__"):
+        raise InputError(f"expected a list of {what}s, got {type(values).__name__}")
+    values = list(values)
+    bad = next((i for i, v in enumerate(values) if not isinstance(v, str)), None)
+    if bad is not None:
+        raise InputError(f"{what} #{bad} is {type(values[bad]).__name__}, not a string")
+    return values
+
+
+def _check_matrices(arrays: object, what: str) -> list[np.ndarray]:
+    """A list of 2-D arrays of finite numbers with at least one row each, as float32."""
+    if isinstance(arrays, np.ndarray) or not hasattr(arrays, "__iter__"):
+        raise InputError(f"expected a list of {what} matrices [n_tokens, dim], got {type(arrays).__name__}")
+    out = []
+    for i, a in enumerate(arrays):
+        try:
+            a = np.asarray(a)
+        except (ValueError, TypeError):
+            raise InputError(f"{what} #{i} is not an array of numbers") from None
+        if a.ndim != 2 or not a.shape[0] or not a.shape[1] or a.dtype.kind not in "fiu":
+            raise InputError(f"{what} #{i} must be a non-empty 2-D array of numbers, got shape {a.shape}")
+        a = a.astype(np.float32, copy=False)
+        if not np.isfinite(a).all():
+            raise InputError(f"{what} #{i} holds NaN or infinite values")
+        out.append(a)
+    return out
 
 
 def _pad_columns(scores: np.ndarray, idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from kglink.bundle import GraphBundle
+from kglink.checks import check_count, check_text, check_threshold
 from kglink.errors import InputError
 from kglink.graph import ENTITY_PREFIX, PASSAGE_PREFIX
 from kglink.ppr import graph_matrix, personalized_pagerank
@@ -67,6 +68,11 @@ class GraphRetriever:
     ) -> None:
         if scoring not in SCORINGS:
             raise InputError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
+        if link_threshold is not None:
+            check_threshold(link_threshold, "link_threshold")
+        if not (isinstance(damping, (int, float)) and 0.0 < damping < 1.0):
+            raise InputError(f"damping must be a number in (0, 1), got {damping!r}")
+        check_count(dense_candidates, "dense_candidates")
         if bundle.passages is None:
             raise InputError("this graph has no passage index; rebuild it with `kglink build --passages`")
         self.bundle, self.passages = bundle, bundle.passages
@@ -85,6 +91,7 @@ class GraphRetriever:
 
     def seeds(self, question: str) -> list[Seed]:
         """Link the question's mentions; keep the best non-overlapping ones above the threshold."""
+        check_text(question, "the question")
         mentions = [m if isinstance(m, Mention) else Mention(m) for m in self.extractor(question)]
         if not mentions:
             return []
@@ -108,6 +115,7 @@ class GraphRetriever:
 
     def retrieve(self, question: str, top_k: int = 5) -> list[PassageHit]:
         """The ``top_k`` passages for ``question``, best first."""
+        top_k = check_count(top_k, "top_k")
         seeds = self.seeds(question)
         dense = self.passages.scores(question, self.dense_candidates) if (not seeds or self._blend()) else {}
         if not seeds:
@@ -127,6 +135,7 @@ class GraphRetriever:
 
     def retrieve_dense(self, question: str, top_k: int = 5) -> list[PassageHit]:
         """The ``top_k`` passages by dense MaxSim alone (the baseline), with no seeds."""
+        check_text(question, "the question")
         return self._hits(self.passages.search([question], top_k)[0], ())
 
     def _blend(self) -> bool:
