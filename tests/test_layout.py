@@ -194,3 +194,12 @@ def test_a_graph_folder_written_by_0_1_loads_and_answers_as_it_did(tmp_path, def
     hits = GraphRetriever(bundle).retrieve(expected["question"], top_k=2)
     assert [h.passage_id for h in hits] == [pid for pid, _ in expected["retrieve"]]
     assert [h.score for h in hits] == pytest.approx([s for _, s in expected["retrieve"]], abs=1e-4)
+
+
+def test_the_retrievers_0_1_keyword_extractor_still_works(default_model):
+    from kglink import GraphBundle, GraphRetriever
+
+    bundle = GraphBundle.load(DATA / "graph-0.1.0", default_model)
+    with pytest.warns(DeprecationWarning, match="mention_finder"):
+        retriever = GraphRetriever(bundle, extractor=lambda q: ["Copenhagen"])
+    assert [s.node for s in retriever.seeds("anything")] == ["e:university of copenhagen"]

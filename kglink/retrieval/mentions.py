@@ -1,6 +1,6 @@
 """Query entities without an LLM: the question's word n-grams, to be linked against the KG.
 
-An extractor is any callable ``question -> list of Mention`` (or of plain strings), so an
+A mention finder is any callable ``question -> list of Mention`` (or of plain strings), so an
 NER model or an LLM can replace :class:`NgramMentions`. Mentions with character offsets
 may overlap; the retriever keeps the best-linked non-overlapping ones.
 """

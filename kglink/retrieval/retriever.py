@@ -10,6 +10,7 @@ question that links to nothing falls back to dense passage retrieval.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -34,8 +35,9 @@ class GraphRetriever:
     ----------
     bundle
         The graph with its entity index and passage index (dense fallback and blend).
-    extractor
-        ``question -> list[Mention | str]``; default :class:`NgramMentions`.
+    mention_finder
+        ``question -> list[Mention | str]``; default :class:`NgramMentions`. (``extractor``,
+        its name in kglink 0.1, still works: "extractor" now names passage extraction only.)
     link_threshold
         Normalised link score a question entity must reach to seed the walk;
         ``None`` uses the entity index's threshold (the synonym threshold).
@@ -58,13 +60,14 @@ class GraphRetriever:
         self,
         bundle: GraphBundle,
         *,
-        extractor: Callable[[str], Sequence[Mention | str]] | None = None,
+        mention_finder: Callable[[str], Sequence[Mention | str]] | None = None,
         link_threshold: float | None = None,
         damping: float = 0.5,
         scoring: str = "v2",
         passage_node_weight: float = 0.0,
         dense_candidates: int = 200,
         use_synonyms: bool = True,
+        extractor: Callable[[str], Sequence[Mention | str]] | None = None,
     ) -> None:
         if scoring not in SCORINGS:
             raise InputError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
@@ -76,7 +79,9 @@ class GraphRetriever:
         if bundle.passages is None:
             raise InputError("this graph has no passage index; rebuild it with `kglink build --passages`")
         self.bundle, self.passages = bundle, bundle.passages
-        self.extractor = extractor or NgramMentions()
+        if extractor is not None:
+            warnings.warn("GraphRetriever(extractor=) is now mention_finder=", DeprecationWarning, 2)
+        self.mention_finder = mention_finder or extractor or NgramMentions()
         self.link_threshold = bundle.entities.threshold if link_threshold is None else link_threshold
         self.damping, self.dense_candidates = damping, dense_candidates
         self.scoring, self.passage_node_weight = scoring, passage_node_weight
@@ -92,7 +97,7 @@ class GraphRetriever:
     def seeds(self, question: str) -> list[Seed]:
         """Link the question's mentions; keep the best non-overlapping ones above the threshold."""
         check_text(question, "the question")
-        mentions = [m if isinstance(m, Mention) else Mention(m) for m in self.extractor(question)]
+        mentions = [m if isinstance(m, Mention) else Mention(m) for m in self.mention_finder(question)]
         if not mentions:
             return []
         links = self.bundle.entities.link([m.text for m in mentions], top_k=1, threshold=self.link_threshold)
