@@ -17,8 +17,9 @@ The package is laid out in the order data flows through it:
 - ``synonymy/``, ``training/``: gold synonym sets and encoder training;
 - ``rag/``: answers grounded in retrieved passages; ``cli/``: the ``kglink`` command.
 
-Plumbing sits beside them: ``errors``, ``artifacts`` (every file read and written),
-``results`` (the records that cross folders), ``text``, ``device`` and ``chat``.
+Plumbing sits beside them: ``errors``, ``checks`` (argument checks), ``artifacts/`` (every
+file and folder read and written), ``results`` (the records that cross folders), ``text``,
+``device`` and ``chat``.
 
 Names are imported on first use, so ``import kglink`` (and ``kglink --help``)
 does not load torch. The module paths of kglink 0.1 still import (see ``kglink._moved``).

@@ -51,6 +51,7 @@ def _importers(prefix: str) -> set[str]:
         ("kglink.errors", set()),
         ("kglink.text", {"kglink.errors"}),
         ("kglink.results", set()),
+        ("kglink.checks", {"kglink.errors"}),
     ],
 )
 def test_math_and_plumbing_import_nothing_of_kglink_but_errors(module, allowed):
