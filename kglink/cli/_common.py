@@ -17,10 +17,10 @@ def echo_json(obj: object) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False))
 
 
-def load_bundle(graph_dir: str):
+def load_bundle(graph_dir: str, show_progress: bool = True):
     from kglink.bundle import GraphBundle
 
-    return GraphBundle.load(graph_dir)
+    return GraphBundle.load(graph_dir, show_progress=show_progress)
 
 
 class _Group(click.Group):

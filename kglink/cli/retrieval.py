@@ -8,27 +8,32 @@ import click
 
 from kglink.cli._common import echo_json, load_bundle, main
 
+MODES = ("graph", "dense", "bm25")
+MODE_HELP = "graph: linked entities and PageRank; dense: MaxSim alone; bm25: BM25 (kglink[bm25])."
+
+
+def _fetch(retriever, mode: str):
+    """The retriever's method for ``mode``."""
+    return {"graph": retriever.retrieve, "dense": retriever.retrieve_dense, "bm25": retriever.retrieve_bm25}[
+        mode
+    ]
+
 
 def _retriever(graph_dir: str, **options):
     from kglink.retrieval.retriever import GraphRetriever
 
-    bundle = load_bundle(graph_dir)
-    bundle.entities.model.show_progress = False
-    return GraphRetriever(bundle, **options)
+    return GraphRetriever(load_bundle(graph_dir, show_progress=False), **options)
 
 
 @main.command()
 @click.option("--graph", "graph_dir", required=True, type=click.Path(), help="Graph folder.")
 @click.argument("question")
 @click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--mode", default="graph", show_default=True, type=click.Choice(["graph", "dense"]))
+@click.option("--mode", default="graph", show_default=True, type=click.Choice(MODES), help=MODE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per passage.")
 def retrieve(graph_dir, question, top_k, mode, as_json) -> None:
     """Retrieve passages for QUESTION, with the linked entities that led there."""
-    retriever = _retriever(graph_dir)
-    hits = (
-        retriever.retrieve(question, top_k) if mode == "graph" else retriever.retrieve_dense(question, top_k)
-    )
+    hits = _fetch(_retriever(graph_dir), mode)(question, top_k)
     if not as_json and hits and hits[0].seeds:
         click.echo(
             "seeds: " + ", ".join(f"{s.mention!r} -> {s.node[2:]} ({s.score:.2f})" for s in hits[0].seeds)
@@ -48,7 +53,7 @@ def retrieve(graph_dir, question, top_k, mode, as_json) -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="MuSiQue-format JSON: gold passages are paragraphs with is_supporting.",
 )
-@click.option("--mode", default="graph", show_default=True, type=click.Choice(["graph", "dense"]))
+@click.option("--mode", default="graph", show_default=True, type=click.Choice(MODES), help=MODE_HELP)
 @click.option("--no-synonyms", is_flag=True, help="Walk the graph without its synonym edges.")
 @click.option("--scoring", default="v2", show_default=True, type=click.Choice(["v1", "v2"]))
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per question, then the summary.")
@@ -57,7 +62,7 @@ def evaluate_cmd(graph_dir, questions, mode, no_synonyms, scoring, as_json) -> N
     from kglink.retrieval.evaluate import evaluate, load_questions, summarize
 
     retriever = _retriever(graph_dir, use_synonyms=not no_synonyms, scoring=scoring)
-    fetch = retriever.retrieve if mode == "graph" else retriever.retrieve_dense
+    fetch = _fetch(retriever, mode)
     results = []
     for result in evaluate(
         load_questions(questions, retriever.bundle.graph), lambda q: [h.passage_id for h in fetch(q, 5)]

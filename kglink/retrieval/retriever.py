@@ -93,6 +93,7 @@ class GraphRetriever:
         self._passage_rows = np.array([i for i, n in enumerate(nodes) if n.startswith(PASSAGE_PREFIX)])
         self._passage_ids = [nodes[i][len(PASSAGE_PREFIX) :] for i in self._passage_rows]
         self._entity_passages = self._entity_passage_matrix() if scoring == "v1" else None
+        self._bm25 = None  # built on first use
 
     def seeds(self, question: str) -> list[Seed]:
         """Link the question's mentions; keep the best non-overlapping ones above the threshold."""
@@ -143,6 +144,16 @@ class GraphRetriever:
         check_text(question, "the question")
         return self._hits(self.passages.search([question], top_k)[0], ())
 
+    def retrieve_bm25(self, question: str, top_k: int = 5) -> list[PassageHit]:
+        """The ``top_k`` passages by BM25 over their title and text (the lexical baseline)."""
+        if self._bm25 is None:
+            from kglink.retrieval.bm25 import BM25Index
+
+            graph = self.bundle.graph.graph
+            contents = [graph.nodes[PASSAGE_PREFIX + pid] for pid in self._passage_ids]
+            self._bm25 = BM25Index([(n["id"], _content(n)) for n in contents])
+        return self._hits(self._bm25.search(question, top_k), ())
+
     def _blend(self) -> bool:
         return self.scoring == "v2" and self.passage_node_weight > 0
 
@@ -166,6 +177,10 @@ class GraphRetriever:
             node = graph.nodes[PASSAGE_PREFIX + pid]
             out.append(PassageHit(pid, node["title"], node["text"], score, seeds))
         return out
+
+
+def _content(node: dict) -> str:
+    return f"{node['title']}\n{node['text']}" if node["title"] else node["text"]
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:
