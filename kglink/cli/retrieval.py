@@ -59,14 +59,15 @@ def retrieve(graph_dir, question, top_k, mode, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per question, then the summary.")
 def evaluate_cmd(graph_dir, questions, mode, no_synonyms, scoring, as_json) -> None:
     """Passage Recall@2 and Recall@5 on MuSiQue-format questions."""
-    from kglink.retrieval.evaluate import evaluate, load_questions, summarize
+    from kglink.retrieval.evaluate import evaluate, load_questions, passage_keys, summarize
 
     retriever = _retriever(graph_dir, use_synonyms=not no_synonyms, scoring=scoring)
     fetch = _fetch(retriever, mode)
     results = []
-    for result in evaluate(
-        load_questions(questions, retriever.bundle.graph), lambda q: [h.passage_id for h in fetch(q, 5)]
-    ):
+    graph = retriever.bundle.graph
+    # 20 passages, so that 5 documents remain when several are chunks of one document
+    ranked = lambda q: [h.passage_id for h in fetch(q, 20)]  # noqa: E731
+    for result in evaluate(load_questions(questions, graph), ranked, passage_keys(graph)):
         results.append(result)
         if as_json:
             echo_json(asdict(result))
