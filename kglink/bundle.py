@@ -3,7 +3,8 @@
 A graph folder holds ``graph.json`` / ``graph_config.json`` (the
 :class:`~kglink.graph.KnowledgeGraph`), ``entities/`` (the
 :class:`~kglink.index.EntityIndex` of its entity names), ``passages/`` (the
-:class:`~kglink.index.PassageIndex`, unless built without it) and ``openie.json``
+:class:`~kglink.index.PassageIndex`, unless built without it), ``facts/`` (the
+:class:`~kglink.index.facts.FactIndex` of its triples, when built with it) and ``openie.json``
 (the extractions it was built from, see :mod:`kglink.corpus.openie`). It is written into a
 temporary sibling folder and swapped in at the end, so a failed build leaves the
 previous folder as it was.
@@ -44,11 +45,13 @@ from kglink.errors import ArtifactError
 from kglink.graph import KnowledgeGraph
 from kglink.ie import Extraction, Extractor
 from kglink.index import EntityIndex, PassageIndex
+from kglink.index.facts import FactIndex
 
 logger = logging.getLogger(__name__)
 
 ENTITIES_DIR = "entities"
 PASSAGES_DIR = "passages"
+FACTS_DIR = "facts"
 
 
 @dataclass
@@ -58,7 +61,8 @@ class GraphBundle:
     ``passages`` is ``None`` for a graph built without passage encodings (it then
     cannot retrieve passages). ``openie`` holds the extractions the graph was built
     from and ``extractor`` the name of the backend that made them (saved as
-    ``openie.json``; ``None`` for a folder saved before kglink kept them).
+    ``openie.json``; ``None`` for a folder saved before kglink kept them). ``facts`` is
+    the fact index (HippoRAG 2's query-to-triple bridge), ``None`` unless built with it.
     """
 
     graph: KnowledgeGraph
@@ -67,6 +71,7 @@ class GraphBundle:
     timings: dict[str, float] = field(default_factory=dict)
     openie: OpenIEData | None = None
     extractor: str = ""
+    facts: FactIndex | None = None
 
     def extend(
         self, openie: str | os.PathLike | OpenIEData, corpus: str | os.PathLike | None = None
@@ -90,6 +95,8 @@ class GraphBundle:
             self.openie = merge_extractions(self.openie, data)
         if self.passages is not None:
             self.passages.add([d.passage for d in fresh if d.passage.id not in self.passages])
+        if self.facts is not None:
+            self.facts.add([t for d in fresh for t in d.triples])  # only facts it lacks are encoded
         new_ids = self.entities.add(new_names) if new_names else []
         pairs = self.entities.synonym_pairs(nodes=new_ids) if new_ids else []
         added = self.graph.add_synonyms(pairs)
@@ -108,6 +115,8 @@ class GraphBundle:
             self.entities.write(tmp / ENTITIES_DIR)
             if self.passages is not None:
                 self.passages.write(tmp / PASSAGES_DIR)
+            if self.facts is not None:
+                self.facts.write(tmp / FACTS_DIR)
             if self.openie is not None:
                 write_extractions(tmp / OPENIE_FILE, self.openie, self.extractor)
 
@@ -137,7 +146,8 @@ class GraphBundle:
         openie, extractor = None, ""
         if (folder / OPENIE_FILE).is_file():
             openie, extractor = read_extractions(folder / OPENIE_FILE)
-        return cls(graph, entities, passages, openie=openie, extractor=extractor)
+        facts = FactIndex.read(folder / FACTS_DIR, entities.model) if (folder / FACTS_DIR).is_dir() else None
+        return cls(graph, entities, passages, openie=openie, extractor=extractor, facts=facts)
 
 
 def build_graph(
@@ -151,6 +161,7 @@ def build_graph(
     min_alnum_chars: int = 3,
     device: str | None = None,
     passages: bool = True,
+    facts: bool = False,
 ) -> GraphBundle:
     """Build a graph from HippoRAG OpenIE JSON (and its corpus) with synonym edges.
 
@@ -159,7 +170,7 @@ def build_graph(
     (``corpus`` then does not apply). ``model`` is a loaded model, a checkpoint path /
     hub id, or ``None`` for the embedded default. Synonym pairs follow
     :meth:`EntityIndex.synonym_pairs`. With ``passages`` the passages are also encoded
-    for dense retrieval.
+    for dense retrieval, with ``facts`` the triples for fact seeds.
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -184,7 +195,13 @@ def build_graph(
         passage_index = PassageIndex(model)
         passage_index.add([doc.passage for doc in data.docs])
         timings["passages_s"] = time.perf_counter() - start
-    return GraphBundle(graph, entities, passage_index, timings, data, "openie-file")
+    fact_index = None
+    if facts:
+        start = time.perf_counter()
+        fact_index = FactIndex(model)
+        fact_index.add([t for doc in data.docs for t in doc.triples])
+        timings["facts_s"] = time.perf_counter() - start
+    return GraphBundle(graph, entities, passage_index, timings, data, "openie-file", fact_index)
 
 
 def annotate_passages(graph: KnowledgeGraph, docs: tuple[OpenIEDoc, ...]) -> None:
@@ -235,6 +252,7 @@ def build_graph_from_corpus(
     normalization: str = "self",
     device: str | None = None,
     passages: bool = True,
+    facts: bool = False,
 ) -> GraphBundle:
     """Build a graph from a raw corpus with ``extractor``.
 
@@ -255,7 +273,7 @@ def build_graph_from_corpus(
     data = extract_passages(docs, extractor, *(reuse or (None, "")))
     extract_s = time.perf_counter() - start
     bundle = build_graph(
-        data, model=model, threshold=threshold, normalization=normalization, passages=passages
+        data, model=model, threshold=threshold, normalization=normalization, passages=passages, facts=facts
     )
     bundle.extractor = extractor.name
     bundle.timings = {"chunk_s": chunk_s, "extract_s": extract_s, **bundle.timings}

@@ -50,12 +50,18 @@ class SynonymPair:
 
 @dataclass(frozen=True)
 class Seed:
-    """A linked question entity: the mention, the node it links to, and its weights."""
+    """A linked question entity: the mention, the node it links to, and its weights.
+
+    ``source`` says where it came from: ``"ngram"`` (a span of the question linked to the
+    node; ``mention`` is the span), ``"fact"`` (a subject or object of a fact the question
+    matched; ``mention`` is the fact) or ``"ngram+fact"`` (both: the weights add up).
+    """
 
     mention: str
     node: str
     score: float
     weight: float
+    source: str = "ngram"
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ FORMAT_VERSIONS = {
     "entity_index": 1,
     "late_interaction_index": 1,
     "passage_index": 1,
+    "fact_index": 1,
 }
 UPGRADES: dict[tuple[str, int], Any] = {}
 

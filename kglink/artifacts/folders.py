@@ -52,7 +52,9 @@ MANIFEST = "MANIFEST.json"
 KINDS: dict[str, tuple[str, frozenset[str] | None]] = {
     "knowledge_graph": (
         "graph_config.json",
-        frozenset({"graph.json", "graph_config.json", "entities", "passages", "openie.json", MANIFEST}),
+        frozenset(
+            {"graph.json", "graph_config.json", "entities", "passages", "facts", "openie.json", MANIFEST}
+        ),
     ),
     "entity_index": (
         "config.json",
@@ -63,6 +65,7 @@ KINDS: dict[str, tuple[str, frozenset[str] | None]] = {
         frozenset({"config.json", "docs.json", "tokens.npy", "offsets.npy", MANIFEST}),
     ),
     "passage_index": ("config.json", frozenset({"config.json", "chunks", MANIFEST})),
+    "fact_index": ("config.json", frozenset({"config.json", "docs", MANIFEST})),
     "model": ("kglink.json", None),  # a PyLate checkpoint: its files are the library's to name
 }
 LABELS = {"knowledge_graph": "graph", "model": "model"}

@@ -68,6 +68,12 @@ EXTRACTORS = ("spacy", "llm", "openie-file")
     show_default=True,
     help="Also encode the passages for dense and graph retrieval.",
 )
+@click.option(
+    "--facts/--no-facts",
+    default=False,
+    show_default=True,
+    help="Also encode every triple as a fact, for HippoRAG 2's fact seeds (retrieve --seeds facts).",
+)
 @click.option("--update", is_flag=True, help="Add to the graph in --out only the passages it lacks.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bars on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print stats as one JSON object.")
@@ -141,7 +147,7 @@ def _check_update(out: str, ctx: click.Context, options: dict) -> None:
     from click.core import ParameterSource
 
     from kglink.artifacts import read_config
-    from kglink.bundle import ENTITIES_DIR, PASSAGES_DIR
+    from kglink.bundle import ENTITIES_DIR, FACTS_DIR, PASSAGES_DIR
     from kglink.index.entities import ENTITY_CONFIG
 
     if not (Path(out) / ENTITIES_DIR).is_dir():
@@ -150,7 +156,11 @@ def _check_update(out: str, ctx: click.Context, options: dict) -> None:
         )
     config = read_config(Path(out) / ENTITIES_DIR / "config.json", "entity_index", ENTITY_CONFIG)
     given = {k for k in options if ctx.get_parameter_source(k) is not ParameterSource.DEFAULT}
-    have = {**config, "passages": (Path(out) / PASSAGES_DIR).is_dir()}
+    have = {
+        **config,
+        "passages": (Path(out) / PASSAGES_DIR).is_dir(),
+        "facts": (Path(out) / FACTS_DIR).is_dir(),
+    }
     if "model" in given:
         model = options["model"]
         model = str(Path(model).resolve()) if Path(model).is_dir() else model
@@ -159,7 +169,7 @@ def _check_update(out: str, ctx: click.Context, options: dict) -> None:
                 f"--model {options['model']} is not the graph's model ({config['model']}); a different "
                 "model means a rebuild: drop --update"
             )
-    for key in ("threshold", "normalization", "passages"):
+    for key in ("threshold", "normalization", "passages", "facts"):
         if key in given and options[key] != have[key]:
             raise click.UsageError(
                 f"--{key} {options[key]} differs from the graph's ({have[key]}); an update keeps the "
@@ -177,7 +187,7 @@ def _encoder(options: dict, progress: bool):
 
 def _graph_options(options: dict, progress: bool) -> dict:
     """The encoder and the graph settings that ``build_graph`` and its corpus twin take."""
-    keys = ("threshold", "normalization", "passages")
+    keys = ("threshold", "normalization", "passages", "facts")
     return {"model": _encoder(options, progress), **{k: options[k] for k in keys}}
 
 

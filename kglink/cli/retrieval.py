@@ -10,6 +10,8 @@ from kglink.cli._common import echo_json, load_bundle, main
 
 MODES = ("graph", "dense", "bm25")
 MODE_HELP = "graph: linked entities and PageRank; dense: MaxSim alone; bm25: BM25 (kglink[bm25])."
+SEEDS = ("ngrams", "facts", "both")
+SEEDS_HELP = "Graph seeds from linked question spans, from matching facts (a graph built --facts), or both."
 
 
 def _fetch(retriever, mode: str):
@@ -30,14 +32,15 @@ def _retriever(graph_dir: str, **options):
 @click.argument("question")
 @click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--mode", default="graph", show_default=True, type=click.Choice(MODES), help=MODE_HELP)
+@click.option("--seeds", default="ngrams", show_default=True, type=click.Choice(SEEDS), help=SEEDS_HELP)
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per passage.")
-def retrieve(graph_dir, question, top_k, mode, as_json) -> None:
-    """Retrieve passages for QUESTION, with the linked entities that led there."""
-    hits = _fetch(_retriever(graph_dir), mode)(question, top_k)
+def retrieve(graph_dir, question, top_k, mode, seeds, as_json) -> None:
+    """Retrieve passages for QUESTION, with the seed entities that led there and where each came from."""
+    hits = _fetch(_retriever(graph_dir, seeds=seeds), mode)(question, top_k)
     if not as_json and hits and hits[0].seeds:
-        click.echo(
-            "seeds: " + ", ".join(f"{s.mention!r} -> {s.node[2:]} ({s.score:.2f})" for s in hits[0].seeds)
-        )
+        click.echo("seeds:")
+        for s in hits[0].seeds:
+            click.echo(f"  {s.node[2:]} ({s.weight:.4f}) from {s.source} {s.mention!r} ({s.score:.2f})")
     for rank, hit in enumerate(hits, 1):
         if as_json:
             echo_json({"rank": rank, **asdict(hit)})
@@ -54,14 +57,15 @@ def retrieve(graph_dir, question, top_k, mode, as_json) -> None:
     help="MuSiQue-format JSON: gold passages are paragraphs with is_supporting.",
 )
 @click.option("--mode", default="graph", show_default=True, type=click.Choice(MODES), help=MODE_HELP)
+@click.option("--seeds", default="ngrams", show_default=True, type=click.Choice(SEEDS), help=SEEDS_HELP)
 @click.option("--no-synonyms", is_flag=True, help="Walk the graph without its synonym edges.")
 @click.option("--scoring", default="v2", show_default=True, type=click.Choice(["v1", "v2"]))
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per question, then the summary.")
-def evaluate_cmd(graph_dir, questions, mode, no_synonyms, scoring, as_json) -> None:
+def evaluate_cmd(graph_dir, questions, mode, seeds, no_synonyms, scoring, as_json) -> None:
     """Passage Recall@2 and Recall@5 on MuSiQue-format questions."""
     from kglink.retrieval.evaluate import evaluate, load_questions, passage_keys, summarize
 
-    retriever = _retriever(graph_dir, use_synonyms=not no_synonyms, scoring=scoring)
+    retriever = _retriever(graph_dir, use_synonyms=not no_synonyms, scoring=scoring, seeds=seeds)
     fetch = _fetch(retriever, mode)
     results = []
     graph = retriever.bundle.graph
@@ -71,7 +75,8 @@ def evaluate_cmd(graph_dir, questions, mode, no_synonyms, scoring, as_json) -> N
         results.append(result)
         if as_json:
             echo_json(asdict(result))
-    summary = {"mode": mode, "synonyms": not no_synonyms, "scoring": scoring, **summarize(results)}
+    summary = {"mode": mode, "seeds": seeds, "synonyms": not no_synonyms, "scoring": scoring}
+    summary.update(summarize(results))
     if as_json:
         echo_json(summary)
     else:

@@ -19,13 +19,16 @@ from kglink.bundle import GraphBundle
 from kglink.checks import check_count, check_text, check_threshold
 from kglink.errors import InputError
 from kglink.graph import ENTITY_PREFIX, PASSAGE_PREFIX
+from kglink.index.facts import fact_seeds
 from kglink.ppr import graph_matrix, personalized_pagerank
 from kglink.results import PassageHit, Seed
 from kglink.retrieval.mentions import Mention, NgramMentions
+from kglink.text import normalize_name
 
 logger = logging.getLogger(__name__)
 
 SCORINGS = ("v1", "v2")
+SEED_SOURCES = ("ngrams", "facts", "both")
 
 
 class GraphRetriever:
@@ -54,6 +57,11 @@ class GraphRetriever:
         (``benchmarks/bench_retrieval.py``).
     use_synonyms
         Walk synonym edges (False reproduces the "no synonym edges" ablation).
+    seeds
+        Where seeds come from: ``"ngrams"`` (question spans linked to entity names, the
+        default), ``"facts"`` (HippoRAG 2: the subjects and objects of the ``fact_top_k``
+        facts that best match the question; needs a graph built with ``--facts``) or
+        ``"both"``.
     """
 
     def __init__(
@@ -67,10 +75,17 @@ class GraphRetriever:
         passage_node_weight: float = 0.0,
         dense_candidates: int = 200,
         use_synonyms: bool = True,
+        seeds: str = "ngrams",
+        fact_top_k: int = 5,
         extractor: Callable[[str], Sequence[Mention | str]] | None = None,
     ) -> None:
         if scoring not in SCORINGS:
             raise InputError(f"scoring must be one of {SCORINGS}, got {scoring!r}")
+        if seeds not in SEED_SOURCES:
+            raise InputError(f"seeds must be one of {SEED_SOURCES}, got {seeds!r}")
+        if seeds != "ngrams" and bundle.facts is None:
+            raise InputError("this graph has no fact index; rebuild it with `kglink build --facts`")
+        self.seed_source, self.fact_top_k = seeds, check_count(fact_top_k, "fact_top_k")
         if link_threshold is not None:
             check_threshold(link_threshold, "link_threshold")
         if not (isinstance(damping, (int, float)) and 0.0 < damping < 1.0):
@@ -96,8 +111,37 @@ class GraphRetriever:
         self._bm25 = None  # built on first use
 
     def seeds(self, question: str) -> list[Seed]:
-        """Link the question's mentions; keep the best non-overlapping ones above the threshold."""
+        """The question's seeds, from its linked spans, its matching facts, or both."""
         check_text(question, "the question")
+        ngram = self.ngram_seeds(question) if self.seed_source != "facts" else []
+        fact = self.fact_seeds(question) if self.seed_source != "ngrams" else []
+        merged = {s.node: s for s in ngram}
+        for s in fact:
+            if s.node in merged:
+                old = merged[s.node]
+                s = Seed(old.mention, s.node, max(old.score, s.score), old.weight + s.weight, "ngram+fact")
+            merged[s.node] = s
+        return list(merged.values())
+
+    def fact_seeds(self, question: str) -> list[Seed]:
+        """HippoRAG 2's seeds: entities of the best-matching facts, weighted by fact score and specificity."""
+        facts = self.bundle.facts.search(question, self.fact_top_k)
+        graph = self.bundle.graph.graph
+        passages_of = {}
+        for (s, _, o), _score in facts:
+            for name in (normalize_name(s), normalize_name(o)):
+                node = graph.nodes.get(ENTITY_PREFIX + name)
+                if node is not None:
+                    passages_of[name] = len(node["passages"])
+        best = {}
+        for triple, score in facts:  # each node shows the best fact that reached it
+            for name in (normalize_name(triple[0]), normalize_name(triple[2])):
+                best.setdefault(name, (" ".join(triple), score))
+        weights = fact_seeds(facts, passages_of)
+        return [Seed(best[n][0], ENTITY_PREFIX + n, best[n][1], w, "fact") for n, w in weights.items()]
+
+    def ngram_seeds(self, question: str) -> list[Seed]:
+        """Link the question's mentions; keep the best non-overlapping ones above the threshold."""
         mentions = [m if isinstance(m, Mention) else Mention(m) for m in self.mention_finder(question)]
         if not mentions:
             return []
