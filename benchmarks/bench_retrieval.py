@@ -1,19 +1,20 @@
-"""Passage retrieval on the MuSiQue dev set: dense vs graph variants, and PPR latency; prints JSON.
+"""Passage retrieval on MuSiQue-format questions: BM25, dense and every graph variant; prints JSON.
 
-One command gives the whole table (same encoder everywhere, the graph's own model):
+One command gives the whole table, in one run, with the graph's own model:
 
-* dense late-interaction retrieval only;
-* the graph without synonym edges;
-* the graph with synonym edges at thresholds 0.7 / 0.8 / 0.9 (edges recomputed from the
-  same entity index; the link threshold stays the graph's);
-* HippoRAG v1 (summed entity mass) and v2 (passage-node mass) scoring, and v2 with
-  HippoRAG 2's dense blend in the restart vector;
+* BM25 (bm25s, stemmed, English stopwords) and dense late-interaction retrieval;
+* the graph with n-gram seeds, fact seeds (HippoRAG 2; when the graph was built with
+  ``--facts``) and both, each with and without its synonym edges;
+* HippoRAG v1 (summed entity mass) scoring, and v2 with HippoRAG 2's dense blend in the
+  restart vector;
 * PPR latency, kglink vs python-igraph prpack (``bench_ppr.py``).
 
-Recall@k is the fraction of gold passages in the top k, averaged over questions;
-latencies are per question, end to end (question encoding and n-gram linking included).
+Recall@k is the fraction of gold passages (documents, on a chunked graph) in the top k,
+averaged over questions; latencies are per question, end to end (question encoding and
+linking included).
 
-Usage: ``python benchmarks/bench_retrieval.py [--graph graphs/musique]`` (built if absent).
+Usage: ``python benchmarks/bench_retrieval.py [--graph graphs/musique] [--questions Q]``
+(the MuSiQue graph is built from HippoRAG's OpenIE if absent).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ppr import run as ppr_latency  # noqa: E402
 
 from kglink import GraphBundle  # noqa: E402
-from kglink.retrieval.evaluate import evaluate, load_questions, summarize  # noqa: E402
+from kglink.retrieval.evaluate import evaluate, load_questions, passage_keys, summarize  # noqa: E402
 from kglink.retrieval.retriever import GraphRetriever  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "hipporag"
@@ -57,42 +58,45 @@ def build_if_missing(folder: Path) -> None:
     )
 
 
-def row(name: str, questions, fetch) -> dict:
-    summary = summarize(list(evaluate(questions, lambda q: [h.passage_id for h in fetch(q, 5)])))
+def row(name: str, questions, fetch, keys) -> dict:
+    ranked = lambda q: [h.passage_id for h in fetch(q, 20)]  # noqa: E731  (5 documents after chunks merge)
+    summary = summarize(list(evaluate(questions, ranked, keys)))
     out = {"variant": name, **{k: round(v, 4) for k, v in summary.items() if k != "questions"}}
     print(json.dumps(out), file=sys.stderr, flush=True)
     return out
 
 
-def with_synonyms_at(bundle: GraphBundle, threshold: float) -> None:
-    """Replace the graph's synonym edges by those at ``threshold``."""
-    bundle.graph.remove_synonyms()
-    bundle.graph.add_synonyms(bundle.entities.synonym_pairs(threshold))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--graph", type=Path, default=Path("graphs/musique"))
+    parser.add_argument("--questions", type=Path, default=QUESTIONS)
     args = parser.parse_args()
-    if not QUESTIONS.is_file():
-        sys.exit(f"{QUESTIONS} not found; this benchmark needs ../shared/data")
+    if not args.questions.is_file():
+        sys.exit(f"{args.questions} not found; this benchmark needs ../shared/data")
     build_if_missing(args.graph)
-    bundle = GraphBundle.load(args.graph)
-    bundle.entities.model.show_progress = False
-    questions = load_questions(str(QUESTIONS), bundle.graph)
+    bundle = GraphBundle.load(args.graph, show_progress=False)
+    questions, keys = load_questions(str(args.questions), bundle.graph), passage_keys(bundle.graph)
     base = GraphRetriever(bundle)
     rows = [
-        row("dense only", questions, base.retrieve_dense),
-        row("graph v2, no synonym edges", questions, GraphRetriever(bundle, use_synonyms=False).retrieve),
+        row("bm25", questions, base.retrieve_bm25, keys),
+        row("dense", questions, base.retrieve_dense, keys),
     ]
-    for threshold in (0.7, 0.8, 0.9):
-        with_synonyms_at(bundle, threshold)
-        rows.append(row(f"graph v2, synonyms >= {threshold}", questions, GraphRetriever(bundle).retrieve))
-    with_synonyms_at(bundle, bundle.entities.threshold)
-    v1 = GraphRetriever(bundle, scoring="v1")
-    rows.append(row("graph v1 (entity mass), synonyms", questions, v1.retrieve))
+    sources = ["ngrams", "facts", "both"] if bundle.facts is not None else ["ngrams"]
+    for seeds in sources:
+        for synonyms in (True, False):
+            retriever = GraphRetriever(bundle, seeds=seeds, use_synonyms=synonyms)
+            name = f"graph v2, {seeds} seeds, {'with' if synonyms else 'no'} synonym edges"
+            rows.append(row(name, questions, retriever.retrieve, keys))
+    rows.append(
+        row(
+            "graph v1 (entity mass), ngrams seeds",
+            questions,
+            GraphRetriever(bundle, scoring="v1").retrieve,
+            keys,
+        )
+    )
     blend = GraphRetriever(bundle, passage_node_weight=0.5)
-    rows.append(row("graph v2, synonyms, dense blend 0.5 (HippoRAG 2)", questions, blend.retrieve))
+    rows.append(row("graph v2, ngrams seeds, dense blend 0.5 (HippoRAG 2)", questions, blend.retrieve, keys))
     report = {
         "questions": len(questions),
         "model": bundle.entities.model.name,

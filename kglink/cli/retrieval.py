@@ -60,12 +60,26 @@ def retrieve(graph_dir, question, top_k, mode, seeds, as_json) -> None:
 @click.option("--seeds", default="ngrams", show_default=True, type=click.Choice(SEEDS), help=SEEDS_HELP)
 @click.option("--no-synonyms", is_flag=True, help="Walk the graph without its synonym edges.")
 @click.option("--scoring", default="v2", show_default=True, type=click.Choice(["v1", "v2"]))
+@click.option(
+    "--passage-node-weight",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="HippoRAG 2's blend: passage nodes also restart with this weight times their dense score.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per question, then the summary.")
-def evaluate_cmd(graph_dir, questions, mode, seeds, no_synonyms, scoring, as_json) -> None:
+def evaluate_cmd(
+    graph_dir, questions, mode, seeds, no_synonyms, scoring, passage_node_weight, as_json
+) -> None:
     """Passage Recall@2 and Recall@5 on MuSiQue-format questions."""
     from kglink.retrieval.evaluate import evaluate, load_questions, passage_keys, summarize
 
-    retriever = _retriever(graph_dir, use_synonyms=not no_synonyms, scoring=scoring, seeds=seeds)
+    options = {
+        "use_synonyms": not no_synonyms,
+        "scoring": scoring,
+        "passage_node_weight": passage_node_weight,
+    }
+    retriever = _retriever(graph_dir, seeds=seeds, **options)
     fetch = _fetch(retriever, mode)
     results = []
     graph = retriever.bundle.graph
@@ -76,6 +90,7 @@ def evaluate_cmd(graph_dir, questions, mode, seeds, no_synonyms, scoring, as_jso
         if as_json:
             echo_json(asdict(result))
     summary = {"mode": mode, "seeds": seeds, "synonyms": not no_synonyms, "scoring": scoring}
+    summary["passage_node_weight"] = passage_node_weight
     summary.update(summarize(results))
     if as_json:
         echo_json(summary)
