@@ -309,13 +309,19 @@ def synonyms(graph_dir, node, limit, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def info(graph_dir, as_json) -> None:
     """Show the counts of a graph and the model its index was built with."""
-    from kglink.artifacts import read_config
+    from kglink.artifacts import read_config, read_folder
     from kglink.bundle import ENTITIES_DIR
+    from kglink.errors import ArtifactError
     from kglink.graph import KnowledgeGraph
     from kglink.index.entities import ENTITY_CONFIG
 
-    stats = KnowledgeGraph.load(graph_dir).stats()
-    config = read_config(Path(graph_dir) / ENTITIES_DIR / "config.json", "entity_index", ENTITY_CONFIG)
+    def read(folder: Path) -> tuple[dict, dict]:  # both from one version of the folder
+        config = read_config(folder / ENTITIES_DIR / "config.json", "entity_index", ENTITY_CONFIG)
+        return KnowledgeGraph.read(folder).stats(), config
+
+    if not Path(graph_dir).is_dir():
+        raise ArtifactError(f"graph folder {graph_dir} not found; build it with `kglink build`")
+    stats, config = read_folder(graph_dir, read)
     stats.update({k: config.get(k) for k in ("model", "dim", "normalization", "threshold")})
     if as_json:
         echo_json(stats)
