@@ -10,12 +10,12 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from kglink.artifacts import read_config, read_folder, write_config, write_folder
+from kglink.artifacts import read_folder, write_config, write_folder
 from kglink.checks import check_count, check_names
 from kglink.corpus import Passage, token_windows
 from kglink.encoder.model import LateInteractionModel
-from kglink.errors import IndexMismatchError, InputError
-from kglink.index.tokens import LateInteractionIndex
+from kglink.errors import InputError
+from kglink.index.tokens import LateInteractionIndex, read_model_config
 
 logger = logging.getLogger(__name__)
 
@@ -93,11 +93,7 @@ class PassageIndex:
     @classmethod
     def read(cls, folder: Path, model: LateInteractionModel) -> PassageIndex:
         """Read the index's files from ``folder`` as they are."""
-        config = read_config(folder / "config.json", "passage_index", {"model": str, "dim": int})
-        if (config["model"], config["dim"]) != (model.name, model.dim):
-            raise IndexMismatchError(
-                f"{folder} was encoded with {config['model']!r}, not {model.name!r}; rebuild the graph"
-            )
+        read_model_config(folder, "passage_index", model.name, model.dim)
         index = cls(model)
         index.chunks, _ = LateInteractionIndex.read(folder / "chunks")
         return index

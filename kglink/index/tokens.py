@@ -303,6 +303,17 @@ def _faiss_threads(n: int | None) -> Iterator[None]:
         faiss.omp_set_num_threads(before)
 
 
+def read_model_config(folder: Path, kind: str, model_name: str, dim: int) -> dict:
+    """The config of an index encoded by a model, checked to be this model's (name and dim)."""
+    config = read_config(folder / "config.json", kind, {"model": str, "dim": int})
+    if (config["model"], config["dim"]) != (model_name, dim):
+        raise IndexMismatchError(
+            f"{folder} was encoded with {config['model']!r} (dim {config['dim']}), not {model_name!r} "
+            f"(dim {dim}); load it with that model or rebuild the graph"
+        )
+    return config
+
+
 def check_strings(values: object, what: str) -> list[str]:
     """A list of strings (ids and texts may be any string, empty included)."""
     if isinstance(values, str) or not hasattr(values, "__iter__"):
