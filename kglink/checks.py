@@ -47,6 +47,17 @@ def check_names(names: object, what: str = "name") -> list[str]:
     return names
 
 
+def check_strings(values: object, what: str) -> list[str]:
+    """``values`` as a list of strings; ids and stored texts may be any string, empty included."""
+    if isinstance(values, str) or not hasattr(values, "__iter__"):
+        raise InputError(f"expected a list of {what}s, got {type(values).__name__}")
+    values = list(values)
+    bad = next((i for i, v in enumerate(values) if not isinstance(v, str)), None)
+    if bad is not None:
+        raise InputError(f"{what} #{bad} is {type(values[bad]).__name__}, not a string")
+    return values
+
+
 def check_text(text: object, what: str) -> str:
     """``text`` if it is a non-empty string that encodes as UTF-8 (no lone surrogates)."""
     if not isinstance(text, str):

@@ -27,7 +27,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -41,7 +40,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from kglink.artifacts.files import atomic_write_json, umask_value
+from kglink.artifacts.files import atomic_write_json, read_artifact_json, umask_value
 from kglink.errors import ArtifactError, InputError
 
 logger = logging.getLogger(__name__)
@@ -223,10 +222,10 @@ def folder_kind(folder: Path) -> str | None:
         if kind == "model":
             return kind
         try:
-            found = json.loads(path.read_bytes()).get("kind")
-        except (ValueError, AttributeError, OSError):
+            found = read_artifact_json(path, "folder config")
+        except ArtifactError:
             continue
-        if found == kind:
+        if isinstance(found, dict) and found.get("kind") == kind:
             return kind
     return None
 
@@ -344,10 +343,7 @@ def _manifest(folder: Path) -> dict | None:
     path = folder / MANIFEST
     if not path.is_file():
         return None
-    try:
-        manifest = json.loads(path.read_bytes())
-    except (ValueError, OSError):
-        raise ArtifactError(f"{path} is damaged; rebuild the folder") from None
+    manifest = read_artifact_json(path, "folder manifest")
     if not isinstance(manifest, dict):
         raise ArtifactError(f"{path} is damaged; rebuild the folder")
     return manifest

@@ -162,9 +162,9 @@ def _check_update(out: str, ctx: click.Context, options: dict) -> None:
         "facts": (Path(out) / FACTS_DIR).is_dir(),
     }
     if "model" in given:
-        model = options["model"]
-        model = str(Path(model).resolve()) if Path(model).is_dir() else model
-        if model != config["model"]:
+        from kglink.encoder.model import model_name
+
+        if model_name(options["model"]) != config["model"]:
             raise click.UsageError(
                 f"--model {options['model']} is not the graph's model ({config['model']}); a different "
                 "model means a rebuild: drop --update"

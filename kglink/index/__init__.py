@@ -7,7 +7,7 @@
 - :mod:`~kglink.index.passages`: :class:`PassageIndex`, passages for dense retrieval.
 """
 
-from kglink.index.entities import DEFAULT_THRESHOLD, LINK_NORMALIZATIONS, EntityIndex, check_threshold
+from kglink.index.entities import DEFAULT_THRESHOLD, LINK_NORMALIZATIONS, EntityIndex
 from kglink.index.passages import PassageIndex
 from kglink.index.tokens import LateInteractionIndex
 
@@ -17,5 +17,4 @@ __all__ = [
     "EntityIndex",
     "LateInteractionIndex",
     "PassageIndex",
-    "check_threshold",
 ]

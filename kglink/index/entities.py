@@ -17,7 +17,7 @@ from kglink.artifacts import atomic_save_npy, load_npy, read_config, read_folder
 from kglink.checks import check_count, check_names, check_threshold
 from kglink.encoder.model import LateInteractionModel
 from kglink.errors import IndexMismatchError, InputError
-from kglink.index.tokens import LateInteractionIndex
+from kglink.index.tokens import LateInteractionIndex, check_encoded_by
 from kglink.results import LinkResult, Match, SynonymPair
 from kglink.scores import maxsim_candidates, normalize_scores, pack
 from kglink.text import alnum_count, normalize_name
@@ -303,11 +303,7 @@ class EntityIndex:
         """Read the index's files from ``folder`` as they are (:meth:`load` checks the folder first)."""
         config = read_config(folder / "config.json", "entity_index", ENTITY_CONFIG)
         model = model or LateInteractionModel.from_pretrained(config["model"], show_progress=show_progress)
-        if (model.name, model.dim) != (config["model"], config["dim"]):
-            raise IndexMismatchError(
-                f"{folder} was built with model {config['model']!r} (dim {config['dim']}), not "
-                f"{model.name!r} (dim {model.dim}); load it with that model or rebuild the graph"
-            )
+        check_encoded_by(config, model.name, model.dim, folder)
         entities = cls(model, normalization=config["normalization"], threshold=config["threshold"])
         entities.docs, _ = LateInteractionIndex.read(folder / "docs")
         entities.queries, _ = LateInteractionIndex.read(folder / "queries")

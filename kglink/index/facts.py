@@ -20,11 +20,11 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from kglink.artifacts import read_folder, write_config, write_folder
+from kglink.artifacts import read_config, read_folder, write_config, write_folder
 from kglink.checks import check_count, check_text
 from kglink.corpus import Triple
 from kglink.encoder.model import LateInteractionModel
-from kglink.index.tokens import LateInteractionIndex, read_model_config
+from kglink.index.tokens import LateInteractionIndex, check_encoded_by
 from kglink.text import normalize_name
 
 logger = logging.getLogger(__name__)
@@ -103,7 +103,8 @@ class FactIndex:
     @classmethod
     def read(cls, folder: Path, model: LateInteractionModel) -> FactIndex:
         """Read the index's files from ``folder`` as they are."""
-        read_model_config(folder, "fact_index", model.name, model.dim)
+        config = read_config(folder / "config.json", "fact_index", {"model": str, "dim": int})
+        check_encoded_by(config, model.name, model.dim, folder)
         index = cls(model)
         index.docs, _ = LateInteractionIndex.read(folder / "docs")
         return index

@@ -10,12 +10,12 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from kglink.artifacts import read_folder, write_config, write_folder
+from kglink.artifacts import read_config, read_folder, write_config, write_folder
 from kglink.checks import check_count, check_names
 from kglink.corpus import Passage, token_windows
 from kglink.encoder.model import LateInteractionModel
 from kglink.errors import InputError
-from kglink.index.tokens import LateInteractionIndex, read_model_config
+from kglink.index.tokens import LateInteractionIndex, check_encoded_by
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,8 @@ class PassageIndex:
     @classmethod
     def read(cls, folder: Path, model: LateInteractionModel) -> PassageIndex:
         """Read the index's files from ``folder`` as they are."""
-        read_model_config(folder, "passage_index", model.name, model.dim)
+        config = read_config(folder / "config.json", "passage_index", {"model": str, "dim": int})
+        check_encoded_by(config, model.name, model.dim, folder)
         index = cls(model)
         index.chunks, _ = LateInteractionIndex.read(folder / "chunks")
         return index

@@ -23,7 +23,7 @@ from kglink.artifacts import (
     write_config,
     write_folder,
 )
-from kglink.checks import check_count
+from kglink.checks import check_count, check_strings
 from kglink.errors import ArtifactError, IndexMismatchError, InputError
 from kglink.scores import maxsim_candidates, maxsim_topk, pack
 
@@ -303,26 +303,13 @@ def _faiss_threads(n: int | None) -> Iterator[None]:
         faiss.omp_set_num_threads(before)
 
 
-def read_model_config(folder: Path, kind: str, model_name: str, dim: int) -> dict:
-    """The config of an index encoded by a model, checked to be this model's (name and dim)."""
-    config = read_config(folder / "config.json", kind, {"model": str, "dim": int})
+def check_encoded_by(config: dict, model_name: str, dim: int, folder: Path) -> None:
+    """Raise unless the index whose ``config`` this is was encoded by this model (name and dim)."""
     if (config["model"], config["dim"]) != (model_name, dim):
         raise IndexMismatchError(
-            f"{folder} was encoded with {config['model']!r} (dim {config['dim']}), not {model_name!r} "
-            f"(dim {dim}); load it with that model or rebuild the graph"
+            f"{folder} was built with model {config['model']!r} (dim {config['dim']}), not "
+            f"{model_name!r} (dim {dim}); load it with that model or rebuild the graph"
         )
-    return config
-
-
-def check_strings(values: object, what: str) -> list[str]:
-    """A list of strings (ids and texts may be any string, empty included)."""
-    if isinstance(values, str) or not hasattr(values, "__iter__"):
-        raise InputError(f"expected a list of {what}s, got {type(values).__name__}")
-    values = list(values)
-    bad = next((i for i, v in enumerate(values) if not isinstance(v, str)), None)
-    if bad is not None:
-        raise InputError(f"{what} #{bad} is {type(values[bad]).__name__}, not a string")
-    return values
 
 
 def _check_matrices(arrays: object, what: str) -> list[np.ndarray]:

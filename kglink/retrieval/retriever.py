@@ -127,16 +127,13 @@ class GraphRetriever:
         """HippoRAG 2's seeds: entities of the best-matching facts, weighted by fact score and specificity."""
         facts = self.bundle.facts.search(question, self.fact_top_k)
         graph = self.bundle.graph.graph
-        passages_of = {}
-        for (s, _, o), _score in facts:
-            for name in (normalize_name(s), normalize_name(o)):
+        passages_of, best = {}, {}  # best: the best fact that reached each node, to show
+        for triple, score in facts:
+            for name in (normalize_name(triple[0]), normalize_name(triple[2])):
                 node = graph.nodes.get(ENTITY_PREFIX + name)
                 if node is not None:
                     passages_of[name] = len(node["passages"])
-        best = {}
-        for triple, score in facts:  # each node shows the best fact that reached it
-            for name in (normalize_name(triple[0]), normalize_name(triple[2])):
-                best.setdefault(name, (" ".join(triple), score))
+                    best.setdefault(name, (" ".join(triple), score))
         weights = fact_seeds(facts, passages_of)
         return [Seed(best[n][0], ENTITY_PREFIX + n, best[n][1], w, "fact") for n, w in weights.items()]
 
