@@ -45,7 +45,7 @@ test-min: $(MIN_VENV)/.installed
 	$(MIN_VENV)/bin/pip list 2>/dev/null | grep -iE '^(transformers|networkx|numpy|scipy|faiss-cpu|click) '
 	$(MIN_VENV)/bin/python -m pytest
 
-# The llm extraction backend's real-server test: builds llama-cpp-python from source
+# The llm extraction backend's and the recognition filter's real-server tests: builds llama-cpp-python from source
 # (5-25 minutes; the native build crashed on a CPU without AVX-512, so it is off here).
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF
 
@@ -54,7 +54,7 @@ $(VENV)/.llm-server: $(VENV)/.installed
 	touch $@
 
 test-llm: $(VENV)/.llm-server
-	$(BIN)/python -m pytest -m slow tests/ie/test_llm.py -s
+	$(BIN)/python -m pytest -m slow tests/ie/test_llm.py tests/retrieval/test_recognition.py -s
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check kglink tests benchmarks examples

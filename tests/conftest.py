@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from llm_servers import serve, smollm2_server  # noqa: F401  (fixtures for the LLM tests)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 collect_ignore = ["artifacts/crash_worker.py"]  # a script the crash tests run (and kill), not a test

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 
 import click
 
@@ -12,6 +13,7 @@ MODES = ("graph", "dense", "bm25")
 MODE_HELP = "graph: linked entities and PageRank; dense: MaxSim alone; bm25: BM25 (kglink[bm25])."
 SEEDS = ("ngrams", "facts", "both")
 SEEDS_HELP = "Graph seeds from linked question spans, from matching facts (a graph built --facts), or both."
+DENSE_FIRST_HELP = "graph: the dense index's best N passages lead the ranking (0: the walk alone)."
 
 
 def _fetch(retriever, mode: str):
@@ -21,10 +23,41 @@ def _fetch(retriever, mode: str):
     ]
 
 
-def _retriever(graph_dir: str, **options):
+def _retriever(graph_dir: str, recognition: dict | None = None, **options):
+    """The graph's retriever; ``recognition`` holds the ``--recognition-*`` options, if any."""
     from kglink.retrieval.retriever import GraphRetriever
 
+    recognition = recognition or {}
+    base_url, model = recognition.get("recognition_base_url"), recognition.get("recognition_model")
+    key_env = recognition.get("recognition_api_key_env", "OPENAI_API_KEY")
+    if base_url or model:
+        if not (base_url and model):
+            raise click.UsageError(
+                "the recognition filter needs --recognition-base-url and --recognition-model"
+            )
+        from kglink.retrieval.recognition import RecognitionFilter
+
+        cache = Path(graph_dir).parent / f".{Path(graph_dir).name}-recognition-cache"
+        options["recognition"] = RecognitionFilter(base_url, model, api_key_env=key_env, cache_dir=cache)
     return GraphRetriever(load_bundle(graph_dir, show_progress=False), **options)
+
+
+def recognition_options(command):
+    """``--recognition-base-url/-model/-api-key-env``: HippoRAG 2's LLM filter of fact seeds."""
+    for option in reversed(
+        [
+            click.option(
+                "--recognition-base-url",
+                default=None,
+                help="Filter fact seeds with an LLM on this OpenAI-compatible endpoint (HippoRAG 2's "
+                "recognition memory; replies cached beside the graph).",
+            ),
+            click.option("--recognition-model", default=None, help="The model name the endpoint serves."),
+            click.option("--recognition-api-key-env", default="OPENAI_API_KEY", show_default=True),
+        ]
+    ):
+        command = option(command)
+    return command
 
 
 @main.command()
@@ -33,10 +66,13 @@ def _retriever(graph_dir: str, **options):
 @click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--mode", default="graph", show_default=True, type=click.Choice(MODES), help=MODE_HELP)
 @click.option("--seeds", default="ngrams", show_default=True, type=click.Choice(SEEDS), help=SEEDS_HELP)
+@click.option("--dense-first", default=1, show_default=True, type=click.IntRange(0), help=DENSE_FIRST_HELP)
+@recognition_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per passage.")
-def retrieve(graph_dir, question, top_k, mode, seeds, as_json) -> None:
+def retrieve(graph_dir, question, top_k, mode, seeds, dense_first, as_json, **recognition) -> None:
     """Retrieve passages for QUESTION, with the seed entities that led there and where each came from."""
-    hits = _fetch(_retriever(graph_dir, seeds=seeds), mode)(question, top_k)
+    retriever = _retriever(graph_dir, recognition, seeds=seeds, dense_first=dense_first)
+    hits = _fetch(retriever, mode)(question, top_k)
     if not as_json and hits and hits[0].seeds:
         click.echo("seeds:")
         for s in hits[0].seeds:
@@ -45,7 +81,7 @@ def retrieve(graph_dir, question, top_k, mode, seeds, as_json) -> None:
         if as_json:
             echo_json({"rank": rank, **asdict(hit)})
         else:
-            click.echo(f"{rank}. [{hit.score:.4f}] {hit.title}: {hit.text[:100]}")
+            click.echo(f"{rank}. [{hit.score:.4f} {hit.via}] {hit.title}: {hit.text[:100]}")
 
 
 @main.command("eval")
@@ -67,9 +103,20 @@ def retrieve(graph_dir, question, top_k, mode, seeds, as_json) -> None:
     type=click.FloatRange(0),
     help="HippoRAG 2's blend: passage nodes also restart with this weight times their dense score.",
 )
+@click.option("--dense-first", default=1, show_default=True, type=click.IntRange(0), help=DENSE_FIRST_HELP)
+@recognition_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per question, then the summary.")
 def evaluate_cmd(
-    graph_dir, questions, mode, seeds, no_synonyms, scoring, passage_node_weight, as_json
+    graph_dir,
+    questions,
+    mode,
+    seeds,
+    no_synonyms,
+    scoring,
+    passage_node_weight,
+    dense_first,
+    as_json,
+    **recognition,
 ) -> None:
     """Passage Recall@2 and Recall@5 on MuSiQue-format questions."""
     from kglink.retrieval.evaluate import evaluate, load_questions, passage_keys, summarize
@@ -78,8 +125,9 @@ def evaluate_cmd(
         "use_synonyms": not no_synonyms,
         "scoring": scoring,
         "passage_node_weight": passage_node_weight,
+        "dense_first": dense_first,
     }
-    retriever = _retriever(graph_dir, seeds=seeds, **options)
+    retriever = _retriever(graph_dir, recognition, seeds=seeds, **options)
     fetch = _fetch(retriever, mode)
     results = []
     graph = retriever.bundle.graph
@@ -90,7 +138,7 @@ def evaluate_cmd(
         if as_json:
             echo_json(asdict(result))
     summary = {"mode": mode, "seeds": seeds, "synonyms": not no_synonyms, "scoring": scoring}
-    summary["passage_node_weight"] = passage_node_weight
+    summary.update(passage_node_weight=passage_node_weight, dense_first=dense_first)
     summary.update(summarize(results))
     if as_json:
         echo_json(summary)

@@ -52,13 +52,16 @@ def parse_entities(reply: str) -> Parsed:
     return _clean_entities([s for s in strings if s is not None], salvaged=True)
 
 
-def parse_triples(reply: str) -> Parsed:
-    """``(subject, predicate, object)`` triples from a ``{"triples": [[s, p, o], ...]}`` reply."""
+def parse_triples(reply: str, key: str = "triples") -> Parsed:
+    """``(subject, predicate, object)`` triples from a ``{"triples": [[s, p, o], ...]}`` reply.
+
+    ``key`` names the list (``"fact"`` in HippoRAG 2's recognition-memory replies).
+    """
     value = load_value(reply)
     if value is not None:
-        return _clean_triples(_pick_list(value, "triples", nested=True), salvaged=False)
+        return _clean_triples(_pick_list(value, key, nested=True), salvaged=False)
     body = strip_fences(reply)
-    key = body.find("triples")
+    key = body.find(key)
     lists = []
     for m in _INNER_LIST.finditer(body, key if key >= 0 else 0):
         item = _literal("[" + m.group(1) + "]")

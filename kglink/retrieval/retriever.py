@@ -4,7 +4,9 @@ Seeds are the linked entity nodes, each weighted by its link score divided by th
 number of passages that mention it (HippoRAG's node specificity). Passages are
 scored by their PPR mass (``"v2"``, HippoRAG 2: passage nodes in the graph) or by
 the summed mass of their entities (``"v1"``, HippoRAG: PPR over entities only). A
-question that links to nothing falls back to dense passage retrieval.
+question that links to nothing falls back to dense passage retrieval, and the dense
+index's best passage leads every graph ranking (``dense_first``), so the graph adds to
+dense retrieval rather than replacing it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -48,13 +51,17 @@ class GraphRetriever:
         PPR damping (probability of following an edge), 0.5 as in HippoRAG.
     scoring
         ``"v2"`` (passage nodes' mass, default) or ``"v1"`` (summed entity mass).
+    dense_first
+        How many of the dense index's best passages lead the ranking, ahead of the
+        walk's (each once). The first hit is then the dense retriever's first, and the
+        top ``k`` hold it and the walk's best ``k - 1``: a question that names its
+        passage keeps it, and the graph fills the rest. ``0`` ranks by the walk alone.
     passage_node_weight
         HippoRAG 2's blend: passage nodes also restart with this weight times their
-        min-max-normalised dense score (``v2`` only). Dense scores come for the
-        ``dense_candidates`` best passages (the rest get 0), so useful weights are larger
-        than HippoRAG 2's 0.05, which spreads over every passage. Off by default: on
-        the MuSiQue dev set 0.5 added about 1 point of recall for twice the latency
-        (``benchmarks/bench_retrieval.py``).
+        min-max-normalised dense score (``v2`` only; HippoRAG 2 uses 0.05). Dense
+        scores come for the ``dense_candidates`` best passages (the rest get 0). Off
+        by default: with longest-span seeds it cost 0.11 R@5 on 2Wiki and added
+        under 0.02 on MuSiQue (``benchmarks/bench_retrieval.py``).
     use_synonyms
         Walk synonym edges (False reproduces the "no synonym edges" ablation).
     seeds
@@ -62,6 +69,10 @@ class GraphRetriever:
         default), ``"facts"`` (HippoRAG 2: the subjects and objects of the ``fact_top_k``
         facts that best match the question; needs a graph built with ``--facts``) or
         ``"both"``.
+    recognition
+        HippoRAG 2's recognition memory for fact seeds: ``(question, [(fact, score)]) ->``
+        the facts to keep, e.g. a :class:`kglink.retrieval.recognition.RecognitionFilter`
+        (an LLM). ``None`` keeps the ``fact_top_k`` facts as they are.
     """
 
     def __init__(
@@ -74,9 +85,11 @@ class GraphRetriever:
         scoring: str = "v2",
         passage_node_weight: float = 0.0,
         dense_candidates: int = 200,
+        dense_first: int = 1,
         use_synonyms: bool = True,
         seeds: str = "ngrams",
         fact_top_k: int = 5,
+        recognition: Callable[[str, list], list] | None = None,
         extractor: Callable[[str], Sequence[Mention | str]] | None = None,
     ) -> None:
         if scoring not in SCORINGS:
@@ -85,12 +98,16 @@ class GraphRetriever:
             raise InputError(f"seeds must be one of {SEED_SOURCES}, got {seeds!r}")
         if seeds != "ngrams" and bundle.facts is None:
             raise InputError("this graph has no fact index; rebuild it with `kglink build --facts`")
+        if recognition is not None and seeds == "ngrams":
+            raise InputError("recognition filters fact seeds; use seeds='facts' or seeds='both'")
         self.seed_source, self.fact_top_k = seeds, check_count(fact_top_k, "fact_top_k")
+        self.recognition = recognition
         if link_threshold is not None:
             check_threshold(link_threshold, "link_threshold")
         if not (isinstance(damping, (int, float)) and 0.0 < damping < 1.0):
             raise InputError(f"damping must be a number in (0, 1), got {damping!r}")
         check_count(dense_candidates, "dense_candidates")
+        self.dense_first = check_count(dense_first, "dense_first", minimum=0)
         if bundle.passages is None:
             raise InputError("this graph has no passage index; rebuild it with `kglink build --passages`")
         self.bundle, self.passages = bundle, bundle.passages
@@ -107,6 +124,7 @@ class GraphRetriever:
         nodes = self.matrix.nodes
         self._passage_rows = np.array([i for i, n in enumerate(nodes) if n.startswith(PASSAGE_PREFIX)])
         self._passage_ids = [nodes[i][len(PASSAGE_PREFIX) :] for i in self._passage_rows]
+        self._passage_at = {pid: j for j, pid in enumerate(self._passage_ids)}
         self._entity_passages = self._entity_passage_matrix() if scoring == "v1" else None
         self._bm25 = None  # built on first use
 
@@ -126,6 +144,8 @@ class GraphRetriever:
     def fact_seeds(self, question: str) -> list[Seed]:
         """HippoRAG 2's seeds: entities of the best-matching facts, weighted by fact score and specificity."""
         facts = self.bundle.facts.search(question, self.fact_top_k)
+        if self.recognition is not None:
+            facts = self.recognition(question, facts)
         graph = self.bundle.graph.graph
         passages_of, best = {}, {}  # best: the best fact that reached each node, to show
         for triple, score in facts:
@@ -138,14 +158,20 @@ class GraphRetriever:
         return [Seed(best[n][0], ENTITY_PREFIX + n, best[n][1], w, "fact") for n, w in weights.items()]
 
     def ngram_seeds(self, question: str) -> list[Seed]:
-        """Link the question's mentions; keep the best non-overlapping ones above the threshold."""
+        """Link the question's mentions; keep the longest non-overlapping ones above the threshold.
+
+        Longest first: a span that links covers more of the question than any part of
+        it, and a part scores high against every longer name that contains it
+        ("Christopher" reaches "christopher swearingin" as well as "Christopher Nolan"
+        reaches "christopher nolan"). Equal lengths go by score.
+        """
         mentions = [m if isinstance(m, Mention) else Mention(m) for m in self.mention_finder(question)]
         if not mentions:
             return []
         links = self.bundle.entities.link([m.text for m in mentions], top_k=1, threshold=self.link_threshold)
         ranked = sorted(
             ((r.matches[0], m) for r, m in zip(links, mentions) if r.linked),
-            key=lambda x: (-x[0].score, -(x[1].end - x[1].start)),
+            key=lambda x: (-len(x[1].text), -x[0].score),
         )
         chosen: list[tuple] = []
         for match, mention in ranked:
@@ -164,10 +190,12 @@ class GraphRetriever:
         """The ``top_k`` passages for ``question``, best first."""
         top_k = check_count(top_k, "top_k")
         seeds = self.seeds(question)
-        dense = self.passages.scores(question, self.dense_candidates) if (not seeds or self._blend()) else {}
+        need_dense = not seeds or self._blend() or self.dense_first
+        dense = self.passages.scores(question, self.dense_candidates) if need_dense else {}
+        dense_ranked = sorted(dense.items(), key=lambda x: -x[1])
         if not seeds:
             logger.info("no entity of %r linked; dense retrieval", question)
-            return self._hits(sorted(dense.items(), key=lambda x: -x[1])[:top_k], ())
+            return self._hits(dense_ranked[:top_k], (), "dense")
         restart = np.zeros(len(self.matrix.nodes))
         for seed in seeds:
             restart[self.matrix.index[seed.node]] += seed.weight
@@ -177,13 +205,17 @@ class GraphRetriever:
             )
         mass = personalized_pagerank(self.matrix, restart, damping=self.damping)
         scores = mass[self._passage_rows] if self.scoring == "v2" else self._entity_passages @ mass
-        order = np.argsort(-scores, kind="stable")[:top_k]
-        return self._hits([(self._passage_ids[i], float(scores[i])) for i in order], tuple(seeds))
+        first = [pid for pid, _ in dense_ranked[: self.dense_first]]
+        walk = [self._passage_ids[i] for i in np.argsort(-scores, kind="stable")[: top_k + len(first)]]
+        ranked = list(dict.fromkeys(first + walk))[:top_k]
+        ranked_scores = [(pid, float(scores[self._passage_at[pid]])) for pid in ranked]
+        hits = self._hits(ranked_scores, tuple(seeds), "graph")
+        return [replace(hit, via="dense") if hit.passage_id in first else hit for hit in hits]
 
     def retrieve_dense(self, question: str, top_k: int = 5) -> list[PassageHit]:
         """The ``top_k`` passages by dense MaxSim alone (the baseline), with no seeds."""
         check_text(question, "the question")
-        return self._hits(self.passages.search([question], top_k)[0], ())
+        return self._hits(self.passages.search([question], top_k)[0], (), "dense")
 
     def retrieve_bm25(self, question: str, top_k: int = 5) -> list[PassageHit]:
         """The ``top_k`` passages by BM25 over their title and text (the lexical baseline)."""
@@ -193,7 +225,7 @@ class GraphRetriever:
             graph = self.bundle.graph.graph
             contents = [graph.nodes[PASSAGE_PREFIX + pid] for pid in self._passage_ids]
             self._bm25 = BM25Index([(n["id"], _content(n)) for n in contents])
-        return self._hits(self._bm25.search(question, top_k), ())
+        return self._hits(self._bm25.search(question, top_k), (), "bm25")
 
     def _blend(self) -> bool:
         return self.scoring == "v2" and self.passage_node_weight > 0
@@ -211,12 +243,12 @@ class GraphRetriever:
         shape = (len(self._passage_rows), len(self.matrix.nodes))
         return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape)
 
-    def _hits(self, ranked: list[tuple[str, float]], seeds: tuple[Seed, ...]) -> list[PassageHit]:
+    def _hits(self, ranked: list[tuple[str, float]], seeds: tuple[Seed, ...], via: str) -> list[PassageHit]:
         graph = self.bundle.graph.graph
         out = []
         for pid, score in ranked:
             node = graph.nodes[PASSAGE_PREFIX + pid]
-            out.append(PassageHit(pid, node["title"], node["text"], score, seeds))
+            out.append(PassageHit(pid, node["title"], node["text"], score, seeds, via))
         return out
 
 
