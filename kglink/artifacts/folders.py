@@ -53,6 +53,7 @@ KINDS: dict[str, tuple[str, frozenset[str] | None]] = {
         "graph_config.json",
         frozenset(
             {"graph.json", "graph_config.json", "entities", "passages", "facts", "openie.json", MANIFEST}
+            | {"synonym_decisions.json"}  # kglink.graph.curation.DECISIONS_FILE
         ),
     ),
     "entity_index": (
@@ -61,7 +62,8 @@ KINDS: dict[str, tuple[str, frozenset[str] | None]] = {
     ),
     "late_interaction_index": (
         "config.json",
-        frozenset({"config.json", "docs.json", "tokens.npy", "offsets.npy", MANIFEST}),
+        frozenset({"config.json", "docs.json", "tokens.npy", "offsets.npy", MANIFEST})
+        | {"ivf_centroids.npy", "ivf_lists.npy"},  # kglink.index.tokens.IVF_FILES
     ),
     "passage_index": ("config.json", frozenset({"config.json", "chunks", MANIFEST})),
     "fact_index": ("config.json", frozenset({"config.json", "docs", MANIFEST})),

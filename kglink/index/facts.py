@@ -64,6 +64,7 @@ class FactIndex:
             ["\t".join(t) for t in new.values()],
             list(new),
         )
+        self.docs.build_candidates()  # now, once: it is saved with the index
         logger.info("indexed %d facts", len(new))
         return len(new)
 

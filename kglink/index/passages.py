@@ -48,6 +48,7 @@ class PassageIndex:
         if not ids:
             return
         self.chunks.add(self.model.encode_documents(texts, progress=progress), owners, ids)
+        self.chunks.build_candidates()  # now, once: it is saved with the index
         logger.info("indexed %d passages as %d chunks", len(passages), len(ids))
 
     def search(self, questions: Sequence[str], top_k: int = 5) -> list[list[tuple[str, float]]]:

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 SMALL_SEARCH = 256  # query tokens below which faiss searches on one thread
 _SETTINGS = ("candidate_tokens", "approximate_above", "nprobe", "exhaustive_below")
+IVF_FILES = ("ivf_centroids.npy", "ivf_lists.npy")  # a trained IVF, saved so no process trains it again
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class LateInteractionIndex:
         self._texts: list[str] = []
         self._pos: dict[str, int] = {}
         self._faiss = None
+        self._ivf: tuple[np.ndarray, np.ndarray] | None = None  # IVF centroids, each token's list
         self.scored_pairs = 0  # exact (query, text) MaxSim scores computed so far
 
     def __len__(self) -> int:
@@ -136,14 +138,7 @@ class LateInteractionIndex:
         self._pos.update((doc_id, len(self._ids) + i) for i, doc_id in enumerate(ids))
         self._ids += ids
         self._texts += list(texts)
-        if (
-            self._faiss is not None
-            and self._faiss.ntotal == base
-            and len(self._tokens) <= self.approximate_above
-        ):
-            self._faiss.add(rounded)
-        else:
-            self._faiss = None
+        self._extend_faiss(rounded, base)
 
     def remove(self, ids: Sequence[str]) -> None:
         """Remove texts by id; unknown ids raise :class:`InputError`."""
@@ -159,6 +154,23 @@ class LateInteractionIndex:
         self._texts = [self._texts[i] for i in keep]
         self._pos = {doc_id: i for i, doc_id in enumerate(self._ids)}
         self._faiss = None
+        if self._ivf is not None:  # the trained lists stay; the removed tokens leave them
+            self._ivf = (self._ivf[0], self._ivf[1][np.asarray(rows, dtype=np.int64)])
+
+    def copy(self) -> LateInteractionIndex:
+        """An independent copy: adding to or removing from either leaves the other as it was.
+
+        Token arrays are shared (adds and removes replace them, never write into them); the
+        faiss index is cloned, not rebuilt.
+        """
+        import copy
+
+        import faiss
+
+        new = copy.copy(self)
+        new._ids, new._texts, new._pos = list(self._ids), list(self._texts), dict(self._pos)
+        new._faiss = faiss.clone_index(self._faiss) if self._faiss is not None else None
+        return new
 
     def search(self, queries: np.ndarray | Sequence[np.ndarray], top_k: int = 10):
         """Top-``k`` texts by raw MaxSim: a list of results, or one list per query."""
@@ -221,23 +233,56 @@ class LateInteractionIndex:
         owner[hits < 0] = -1
         return [np.unique(owner[a:b][owner[a:b] >= 0]) for a, b in zip(q_offsets[:-1], q_offsets[1:])]
 
+    def build_candidates(self) -> None:
+        """Build the faiss candidate index now, if searches use one (over ``exhaustive_below`` texts).
+
+        An IVF index trained here is saved with the index (:meth:`write`), so no process
+        that loads it trains it again.
+        """
+        if len(self._ids) > self.exhaustive_below:
+            self._faiss_index()
+
     def _faiss_index(self):
+        """The faiss index over the tokens: flat up to ``approximate_above`` tokens, else IVF.
+
+        The IVF's centroids and each token's list are kept (and saved by :meth:`write`),
+        so a loaded index is rebuilt from them without training or assigning anything.
+        """
         import faiss
 
         if self._faiss is None:
-            vectors = self._tokens
-            n, dim = vectors.shape
-            if n <= self.approximate_above:
-                index = faiss.IndexFlatIP(dim)
+            if len(self._tokens) <= self.approximate_above:
+                self._faiss = faiss.IndexFlatIP(self._tokens.shape[1])
+                self._faiss.add(self._tokens)
             else:
-                nlist = int(min(65536, max(64, 4 * np.sqrt(n))))
-                index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-                sample = vectors[np.random.default_rng(0).choice(n, min(n, 64 * nlist), replace=False)]
-                index.train(sample)
-                logger.info("trained IVF index: %d tokens, %d lists", n, nlist)
-            index.add(vectors)
-            self._faiss = index
+                centroids, lists = self._ivf_lists()
+                self._faiss = _ivf_index(centroids, lists, self._tokens)
         return self._faiss
+
+    def _ivf_lists(self) -> tuple[np.ndarray, np.ndarray]:
+        """The IVF centroids and every token's list, trained when missing or outgrown."""
+        n, nlist = len(self._tokens), _nlist(len(self._tokens))
+        if self._ivf is None or nlist > 2 * len(self._ivf[0]):  # new, or 4x the tokens it was trained on
+            self._ivf = (_train_centroids(self._tokens, nlist), None)
+            logger.info("trained IVF centroids: %d tokens, %d lists", n, nlist)
+        centroids, lists = self._ivf
+        if lists is None or len(lists) != n:
+            self._ivf = (centroids, _nearest(centroids, self._tokens))
+        return self._ivf
+
+    def _extend_faiss(self, rounded: np.ndarray, base: int) -> None:
+        """Add new tokens to the live faiss index and the IVF lists, or drop the index to be rebuilt."""
+        lists_fit = self._ivf is not None and len(self._ivf[1]) == base
+        if lists_fit:
+            self._ivf = (self._ivf[0], np.concatenate([self._ivf[1], _nearest(self._ivf[0], rounded)]))
+        live = self._faiss is not None and self._faiss.ntotal == base
+        is_ivf = hasattr(self._faiss, "nprobe")
+        if live and not is_ivf and len(self._tokens) <= self.approximate_above:
+            self._faiss.add(rounded)
+        elif live and is_ivf and lists_fit and _nlist(len(self._tokens)) <= 2 * len(self._ivf[0]):
+            _add_to_lists(self._faiss, rounded, self._ivf[1][base:])
+        else:
+            self._faiss = None
 
     def _position(self, doc_id: str) -> int:
         try:
@@ -257,6 +302,9 @@ class LateInteractionIndex:
         atomic_write_json(folder / "docs.json", {"ids": self._ids, "texts": self._texts})
         settings = {k: getattr(self, k) for k in _SETTINGS}
         counts = {"dim": self.dim, "n_docs": len(self._ids), "n_tokens": len(self._tokens)}
+        if self._ivf is not None and len(self._ivf[1]) == len(self._tokens):  # loads need not train it
+            atomic_save_npy(folder / IVF_FILES[0], self._ivf[0])
+            atomic_save_npy(folder / IVF_FILES[1], self._ivf[1])
         write_config(folder / "config.json", "late_interaction_index", **counts, **settings)  # last: complete
 
     @classmethod
@@ -282,7 +330,71 @@ class LateInteractionIndex:
         index._tokens, index._offsets = tokens.astype(np.float32), offsets
         index._ids, index._texts = ids, texts
         index._pos = {doc_id: i for i, doc_id in enumerate(ids)}
+        index._ivf = _read_ivf(folder, len(tokens), tokens.shape[1])
         return index, config
+
+
+def _nlist(n_tokens: int) -> int:
+    """IVF lists for ``n_tokens`` vectors: 4 sqrt(n), as faiss's guidelines suggest, in [64, 65536]."""
+    return int(min(65536, max(64, 4 * np.sqrt(n_tokens))))
+
+
+def _train_centroids(vectors: np.ndarray, nlist: int) -> np.ndarray:
+    """k-means centroids (inner product) of a fixed sample of 64 vectors a list, as faiss trains IVF."""
+    import faiss
+
+    sample = vectors[
+        np.random.default_rng(0).choice(len(vectors), min(len(vectors), 64 * nlist), replace=False)
+    ]
+    index = faiss.IndexIVFFlat(
+        faiss.IndexFlatIP(vectors.shape[1]), vectors.shape[1], nlist, faiss.METRIC_INNER_PRODUCT
+    )
+    index.train(sample)
+    return index.quantizer.reconstruct_n(0, nlist)
+
+
+def _nearest(centroids: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """Each vector's list: its nearest centroid by inner product."""
+    import faiss
+
+    quantizer = faiss.IndexFlatIP(centroids.shape[1])
+    quantizer.add(np.ascontiguousarray(centroids, dtype=np.float32))
+    return quantizer.search(np.ascontiguousarray(vectors, dtype=np.float32), 1)[1][:, 0].astype(np.int64)
+
+
+def _ivf_index(centroids: np.ndarray, lists: np.ndarray, vectors: np.ndarray):
+    """An IVF index over ``vectors`` with the given centroids and lists: no training, no assigning."""
+    import faiss
+
+    dim = centroids.shape[1]
+    quantizer = faiss.IndexFlatIP(dim)
+    quantizer.add(np.ascontiguousarray(centroids, dtype=np.float32))
+    index = faiss.IndexIVFFlat(quantizer, dim, len(centroids), faiss.METRIC_INNER_PRODUCT)
+    _add_to_lists(index, vectors, lists)
+    return index
+
+
+def _add_to_lists(index, vectors: np.ndarray, lists: np.ndarray) -> None:
+    """Append ``vectors`` to an IVF index in the given lists (faiss's ``add_core``)."""
+    import faiss
+
+    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    assign = np.ascontiguousarray(lists, dtype=np.int64)
+    index.add_core(len(x), faiss.swig_ptr(x), None, faiss.swig_ptr(assign))
+
+
+def _read_ivf(folder: Path, n_tokens: int, dim: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The saved IVF centroids and lists when they fit the tokens; else ``None`` (trained again)."""
+    if not all((folder / name).is_file() for name in IVF_FILES):
+        return None
+    centroids = load_npy(folder / IVF_FILES[0], "IVF centroids")
+    lists = load_npy(folder / IVF_FILES[1], "IVF lists")
+    fits = centroids.ndim == 2 and centroids.shape[1] == dim and centroids.dtype == np.float32
+    fits = fits and lists.shape == (n_tokens,) and lists.dtype == np.int64
+    if not (fits and len(lists) and 0 <= lists.min() and lists.max() < len(centroids)):
+        logger.warning("%s: the saved IVF lists do not fit the tokens; they will be trained again", folder)
+        return None
+    return centroids, lists
 
 
 @contextmanager

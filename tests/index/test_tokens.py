@@ -95,3 +95,61 @@ def test_corrupt_folders(tmp_path):
     (tmp_path / "ix" / "tokens.npy").unlink()
     with pytest.raises(ArtifactError, match="missing"):
         LateInteractionIndex.load(tmp_path / "ix")
+
+
+def _ivf_index(rng, n_docs=400):
+    docs = random_tokens(rng, n_docs, dim=16)
+    index = LateInteractionIndex(exhaustive_below=0, approximate_above=100, nprobe=8)
+    index.add(docs, [str(i) for i in range(n_docs)])
+    return index, docs
+
+
+def test_a_saved_ivf_loads_without_training_or_assigning(tmp_path, monkeypatch):
+    from kglink.index import tokens
+
+    index, docs = _ivf_index(np.random.default_rng(5))
+    index.build_candidates()  # trains once, here (as every index's add does)
+    index.save(tmp_path / "ix")
+    centroids, lists = index._ivf
+    np.testing.assert_array_equal(lists, tokens._nearest(centroids, index._tokens))  # each token's nearest
+    assert len(centroids) == tokens._nlist(len(index._tokens))
+
+    def refuse(*args):
+        raise AssertionError("a loaded IVF index must not be trained or assigned again")
+
+    monkeypatch.setattr(tokens, "_train_centroids", refuse)
+    monkeypatch.setattr(tokens, "_nearest", refuse)
+    loaded, _ = LateInteractionIndex.load(tmp_path / "ix")
+    queries = docs[:30]
+    assert loaded.search(queries, top_k=3) == index.search(queries, top_k=3)
+    assert type(loaded._faiss_index()).__name__ == "IndexIVFFlat" and loaded._faiss.ntotal == len(lists)
+
+
+def test_ivf_lists_follow_adds_and_removes():
+    from kglink.index import tokens
+
+    rng = np.random.default_rng(6)
+    index, docs = _ivf_index(rng)
+    index.search(docs[0], top_k=1)  # trains, builds the live index
+    centroids = index._ivf[0]
+    more = random_tokens(rng, 40, dim=16)
+    index.add(more, [f"n{i}" for i in range(40)], ids=[f"n{i}" for i in range(40)])
+    index.remove(["3", "n5"])
+    assert index._ivf[0] is centroids  # not trained again
+    np.testing.assert_array_equal(index._ivf[1], tokens._nearest(centroids, index._tokens))
+    rebuilt = tokens._ivf_index(centroids, index._ivf[1], index._tokens)
+    assert rebuilt.ntotal == len(index._tokens)
+    assert index.search(more[7], top_k=1)[0].id == "n7" and index.search(docs[9], top_k=1)[0].id == "9"
+
+
+def test_ivf_files_that_do_not_fit_are_trained_again(tmp_path, caplog):
+    index, docs = _ivf_index(np.random.default_rng(7))
+    folder = tmp_path / "ix"
+    folder.mkdir()
+    index.build_candidates()
+    index.write(folder)
+    lists = np.load(folder / "ivf_lists.npy")
+    np.save(folder / "ivf_lists.npy", lists[:-1])  # one token short
+    loaded, _ = LateInteractionIndex.read(folder)
+    assert loaded._ivf is None and "trained again" in caplog.text
+    assert loaded.search(docs[:5], top_k=1) == index.search(docs[:5], top_k=1)
