@@ -66,10 +66,17 @@ class Seed:
 
 @dataclass(frozen=True)
 class PassageHit:
-    """One retrieved passage, with the seeds that led there (empty for dense retrieval)."""
+    """One retrieved passage, with the seeds that led there (empty for dense retrieval).
+
+    ``via`` says what put it at its rank: ``"graph"`` (the walk; ``score`` is its
+    PageRank mass), ``"dense"`` (the dense index, ``score`` its raw MaxSim, or in a
+    graph ranking one of the dense index's first passages, kept ahead of the walk's:
+    ``score`` is then still its PageRank mass) or ``"bm25"``.
+    """
 
     passage_id: str
     title: str
     text: str
     score: float
     seeds: tuple[Seed, ...]
+    via: str = "graph"

@@ -20,10 +20,11 @@ def tiny(pylate_ckpt):
     return LateInteractionModel.from_pretrained(str(pylate_ckpt), show_progress=False)
 
 
-def reference_pairs(entities, threshold, max_neighbors, min_alnum):
+def reference_pairs(entities, threshold, max_neighbors, min_alnum, both_ways=True):
     """HippoRAG's recipe written as plain loops over the stored vectors.
 
     Neighbours are taken in raw-score order; normalised scores tie at 1.0 once clipped.
+    With ``both_ways`` a found pair scores the lower of its two directions.
     """
     ids = [i for i in entities.docs.ids if alnum_count(i) >= min_alnum]
     queries = [entities.queries.embedding(i) for i in ids]
@@ -42,21 +43,42 @@ def reference_pairs(entities, threshold, max_neighbors, min_alnum):
             key = tuple(sorted((qid, ids[b])))
             found[key] = max(found.get(key, -1), norm[b])
             taken += 1
+    if both_ways:
+        at = {name: i for i, name in enumerate(ids)}
+        norm = np.clip(raw / selfs[:, None], 0, 1)
+        lower = {(a, b): min(norm[at[a], at[b]], norm[at[b], at[a]]) for a, b in found}
+        found = {pair: score for pair, score in lower.items() if score >= threshold}
     return found
 
 
+@pytest.mark.parametrize("both_ways", [True, False])
 @pytest.mark.parametrize("threshold,max_neighbors", [(0.9, 100), (0.8, 3)])
-def test_synonym_pairs_match_reference(tiny, threshold, max_neighbors):
+def test_synonym_pairs_match_reference(tiny, threshold, max_neighbors, both_ways):
     entities = EntityIndex(tiny)
     entities.add(NAMES)
-    got = {(p.source, p.target): p.score for p in entities.synonym_pairs(threshold, max_neighbors)}
-    want = reference_pairs(entities, threshold, max_neighbors, 3)
+    pairs = entities.synonym_pairs(threshold, max_neighbors, both_ways=both_ways)
+    got = {(p.source, p.target): p.score for p in pairs}
+    want = reference_pairs(entities, threshold, max_neighbors, 3, both_ways)
     n = len(entities)
     assert 0 < len(want) < n * (n - 1) / 2  # the threshold really separates pairs
     assert got.keys() == want.keys()
     for key, score in want.items():
         assert got[key] == pytest.approx(score, abs=1e-5)
     assert all(len(a) >= 3 and len(b) >= 3 for a, b in got)  # "of" is too short to pair
+
+
+def test_both_ways_drops_a_name_contained_in_another(default_model):
+    entities = EntityIndex(default_model)
+    entities.add(["Lake", "Lake Hefner", "Barack Obama", "Barack H. Obama"])
+    one_way = {(p.source, p.target) for p in entities.synonym_pairs(0.8, both_ways=False)}
+    both = {(p.source, p.target): p.score for p in entities.synonym_pairs(0.8)}
+    assert ("lake", "lake hefner") in one_way and ("lake", "lake hefner") not in both
+    forward = entities.link(["barack h obama"], top_k=2, threshold=0.0)[0].matches
+    backward = entities.link(["barack obama"], top_k=2, threshold=0.0)[0].matches
+    other = [m.score for m in forward if m.node_id == "barack obama"] + [
+        m.score for m in backward if m.node_id == "barack h obama"
+    ]
+    assert both[("barack h obama", "barack obama")] == pytest.approx(min(other), abs=5e-3)
 
 
 def test_incremental_pairs_only_touch_new_nodes(tiny):

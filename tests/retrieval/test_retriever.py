@@ -13,7 +13,7 @@ from kglink import build_graph
 from kglink.cli import main
 from kglink.ppr import personalized_pagerank
 from kglink.retrieval.evaluate import load_questions
-from kglink.retrieval.mentions import Mention
+from kglink.retrieval.mentions import Mention, NgramMentions
 from kglink.retrieval.retriever import GraphRetriever
 
 SAMPLE = Path(__file__).resolve().parents[2] / "graphs" / "sample"
@@ -40,11 +40,40 @@ def test_seeds_are_linked_non_overlapping_and_weighted(bundle):
     assert not any(a != b and a in b for a in spans for b in spans)  # no span inside another
 
 
+def test_the_longest_linked_span_wins_over_its_parts(bundle):
+    finder = NgramMentions()
+    retriever = GraphRetriever(bundle, mention_finder=finder)
+    mentions = finder(QUESTION)
+    links = bundle.entities.link([m.text for m in mentions], top_k=1, threshold=retriever.link_threshold)
+    linked = [m for m, r in zip(mentions, links) if r.linked]
+    chosen = {s.mention for s in retriever.seeds(QUESTION)}
+    assert "Journal of Psychotherapy Integration" in chosen
+    for m in linked:  # a linked span is dropped only for a longer (or equal) linked span it overlaps
+        if m.text not in chosen:
+            assert any(o.text in chosen and o.overlaps(m) and len(o.text) >= len(m.text) for o in linked)
+    shorter = [m for m in linked if m.text in ("Journal", "Psychotherapy", "Integration")]
+    assert shorter and not chosen & {m.text for m in shorter}  # parts that link on their own
+
+
 def test_graph_retrieval_finds_the_journal_passage(bundle):
-    hits = GraphRetriever(bundle).retrieve(QUESTION, top_k=2)
+    hits = GraphRetriever(bundle, dense_first=0).retrieve(QUESTION, top_k=2)
     assert len(hits) == 2 and hits[0].seeds
     assert "Journal of Psychotherapy Integration" in [h.title for h in hits]
-    assert hits[0].score >= hits[1].score
+    assert hits[0].score >= hits[1].score and {h.via for h in hits} == {"graph"}
+
+
+def test_dense_first_leads_then_the_walk_in_its_order(bundle):
+    walk, moved = GraphRetriever(bundle, dense_first=0), 0
+    for question in (QUESTION, "Which passage is about Zimbabwe?", "Judith Viorst wrote which book?"):
+        dense = [h.passage_id for h in walk.retrieve_dense(question, 2)]
+        by_walk = [h.passage_id for h in walk.retrieve(question, top_k=8)]
+        moved += dense[0] != by_walk[0]
+        for n in (1, 2):
+            hits = GraphRetriever(bundle, dense_first=n).retrieve(question, top_k=5)
+            want = list(dict.fromkeys(dense[:n] + by_walk))[:5]
+            assert [h.passage_id for h in hits] == want
+            assert [h.via for h in hits] == ["dense" if p in dense[:n] else "graph" for p in want]
+    assert moved  # on some question the dense index's first is not the walk's
 
 
 def test_scores_are_the_ppr_mass_of_passage_nodes(bundle):
