@@ -43,6 +43,7 @@ from kglink.corpus import (
 from kglink.encoder import LateInteractionModel
 from kglink.errors import ArtifactError
 from kglink.graph import KnowledgeGraph
+from kglink.graph.curation import SynonymDecisions
 from kglink.ie import Extraction, Extractor
 from kglink.index import EntityIndex, PassageIndex
 from kglink.index.facts import FactIndex
@@ -72,6 +73,7 @@ class GraphBundle:
     openie: OpenIEData | None = None
     extractor: str = ""
     facts: FactIndex | None = None
+    decisions: SynonymDecisions = field(default_factory=SynonymDecisions)
 
     def extend(
         self, openie: str | os.PathLike | OpenIEData, corpus: str | os.PathLike | None = None
@@ -100,10 +102,46 @@ class GraphBundle:
         new_ids = self.entities.add(new_names) if new_names else []
         pairs = self.entities.synonym_pairs(nodes=new_ids) if new_ids else []
         added = self.graph.add_synonyms(pairs)
+        self.decisions.apply(self.graph)  # a person's decisions outrank the new scores
         logger.info(
             "extended with %d passages, %d entities, %d synonym edges", len(fresh), len(new_ids), added
         )
         return {"new_passages": len(fresh), "new_entities": len(new_ids), "new_synonym_edges": added}
+
+    def remove_entities(self, ids: Sequence[str]) -> dict:
+        """Remove entity nodes from the graph, the entity index, the fact index and the decisions.
+
+        ``ids`` are node ids as :meth:`EntityIndex.link` returns them (normalised names);
+        all are checked before anything changes. Facts whose subject or object is removed
+        are dropped; decisions naming a removed entity are forgotten. The extractions
+        (``openie.json``) keep what the extractor found: a rebuild from them brings the
+        names back. Returns the removed names and the counts of facts and decisions dropped.
+        """
+        removed = self.graph.remove_entities(ids)
+        self.entities.remove(removed)
+        facts = self.facts.remove_entities(removed) if self.facts is not None else 0
+        before = len(self.decisions.accept) + len(self.decisions.reject)
+        self.decisions = self.decisions.without(removed)
+        after = len(self.decisions.accept) + len(self.decisions.reject)
+        logger.info("removed %d entities, %d facts", len(removed), facts)
+        return {"removed": removed, "facts_removed": facts, "decisions_dropped": before - after}
+
+    def merge_entities(self, ids: Sequence[str], into: str) -> dict:
+        """Merge entity nodes into the entity ``into`` (see :mod:`kglink.graph.edits`).
+
+        The merged nodes leave the entity index (``into`` keeps its own encoding and
+        synonym edges are moved, not scored again); facts naming them are rewritten to
+        name ``into`` (so fact seeds reach the merged node); decisions naming them are
+        read as ``into``. The extractions (``openie.json``) are left as extracted.
+        Returns :meth:`KnowledgeGraph.merge_entities`'s record plus ``facts_renamed``.
+        """
+        out = self.graph.merge_entities(ids, into)
+        self.entities.remove(out["merged"])
+        facts = self.facts.rename_entities(out["merged"], out["into"]) if self.facts is not None else 0
+        self.decisions = self.decisions.renamed(out["merged"], out["into"])
+        self.decisions.apply(self.graph)
+        logger.info("merged %d entities into %r", len(out["merged"]), out["into"])
+        return {**out, "facts_renamed": facts}
 
     def save(self, folder: str | os.PathLike) -> None:
         """Write the bundle to ``folder``: all of it or, whatever happens, nothing.
@@ -119,6 +157,8 @@ class GraphBundle:
                 self.facts.write(tmp / FACTS_DIR)
             if self.openie is not None:
                 write_extractions(tmp / OPENIE_FILE, self.openie, self.extractor)
+            if self.decisions:
+                self.decisions.write(tmp)
 
     @classmethod
     def load(
@@ -147,7 +187,20 @@ class GraphBundle:
         if (folder / OPENIE_FILE).is_file():
             openie, extractor = read_extractions(folder / OPENIE_FILE)
         facts = FactIndex.read(folder / FACTS_DIR, entities.model) if (folder / FACTS_DIR).is_dir() else None
-        return cls(graph, entities, passages, openie=openie, extractor=extractor, facts=facts)
+        bundle = cls(graph, entities, passages, openie=openie, extractor=extractor, facts=facts)
+        bundle.decisions = SynonymDecisions.read(folder)
+        return bundle
+
+    def keep_decisions(self, folder: str | os.PathLike) -> int:
+        """Take over the synonym decisions saved in ``folder`` (the graph a rebuild replaces) and apply them.
+
+        Returns the edges touched; a folder without decisions changes nothing.
+        """
+        folder = Path(folder)
+        if not folder.is_dir():
+            return 0
+        self.decisions = read_folder(folder, SynonymDecisions.read)
+        return self.decisions.apply(self.graph)
 
 
 def build_graph(

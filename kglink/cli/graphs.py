@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -107,6 +108,8 @@ def build(openie, corpus, out, extractor, chunk_tokens, update, progress, as_jso
             bundle, added = _build_from_corpus(
                 corpus, out, extractor, chunk_tokens, update, progress, options
             )
+        if not update:
+            bundle.keep_decisions(out)  # a person's synonym decisions outlive a rebuild
         if not update or added["new_passages"]:
             bundle.save(out)
     timings = {k: round(v, 2) for k, v in bundle.timings.items()}
@@ -260,14 +263,24 @@ def _make_extractor(name: str, out: str, progress: bool, options: dict):
 
 
 @main.command()
-@click.option("--graph", "graph_dir", required=True, type=click.Path(), help="Graph folder.")
+@click.option("--graph", "graph_dir", required=True, help="Graph folder (with --server: the graph's name).")
 @click.argument("mentions", nargs=-1, required=True)
 @click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--threshold", default=None, type=THRESHOLD, help="Default: the graph's threshold.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per mention.")
-def link(graph_dir, mentions, top_k, threshold, as_json) -> None:
+@click.option("--server", default=None, help="Link on a `kglink serve` at this URL instead of in-process.")
+@click.option(
+    "--api-key-env", default="KGLINK_API_KEY", show_default=True, help="With --server: key variable."
+)
+def link(graph_dir, mentions, top_k, threshold, as_json, server, api_key_env) -> None:
     """Link MENTIONS to entity nodes of a graph."""
-    results = load_bundle(graph_dir).entities.link(list(mentions), top_k=top_k, threshold=threshold)
+    if server:
+        from kglink.client import Client
+
+        with Client(server, api_key=os.environ.get(api_key_env)) as client:
+            results = client.link(graph_dir, list(mentions), top_k=top_k, threshold=threshold)
+    else:
+        results = load_bundle(graph_dir).entities.link(list(mentions), top_k=top_k, threshold=threshold)
     for r in results:
         if as_json:
             echo_json(
@@ -290,10 +303,19 @@ def link(graph_dir, mentions, top_k, threshold, as_json) -> None:
 @click.option("--node", default=None, help="Only the synonyms of this entity name.")
 @click.option("--limit", default=None, type=click.IntRange(1), help="Only the N highest-scoring pairs.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per synonym pair.")
-def synonyms(graph_dir, node, limit, as_json) -> None:
-    """List the synonym edges of a graph, best first."""
+@click.option("--accept", nargs=2, multiple=True, metavar="A B", help="Keep A <-> B as a synonym edge.")
+@click.option("--reject", nargs=2, multiple=True, metavar="A B", help="Never make A <-> B an edge again.")
+def synonyms(graph_dir, node, limit, as_json, accept, reject) -> None:
+    """List the synonym edges of a graph, best first; or record a person's decisions on pairs.
+
+    --accept and --reject are stored in the graph folder (synonym_decisions.json) and
+    outlive `kglink build --update`, rebuilds and a server's writes.
+    """
     from kglink.graph import KnowledgeGraph
 
+    if accept or reject:
+        _decide(graph_dir, accept, reject)
+        return
     pairs = sorted(
         KnowledgeGraph.load(graph_dir).synonyms(node), key=lambda p: (-p.score, p.source, p.target)
     )
@@ -302,6 +324,18 @@ def synonyms(graph_dir, node, limit, as_json) -> None:
             echo_json(asdict(pair))
         else:
             click.echo(f"{pair.score:.3f}  {pair.source}  <->  {pair.target}")
+
+
+def _decide(graph_dir: str, accept, reject) -> None:
+    """Record synonym decisions in the graph folder, applied to its edges, in one save."""
+    from kglink.artifacts import writer_lock
+
+    with writer_lock(graph_dir):
+        bundle = load_bundle(graph_dir, show_progress=False)
+        bundle.decisions = bundle.decisions.decide(bundle.graph, accept=accept, reject=reject)
+        touched = bundle.decisions.apply(bundle.graph)
+        bundle.save(graph_dir)
+    click.echo(f"{len(accept)} accepted, {len(reject)} rejected, {touched} edges touched in {graph_dir}")
 
 
 @main.command()
