@@ -42,8 +42,9 @@ from kglink.corpus import (
 )
 from kglink.encoder import LateInteractionModel
 from kglink.errors import ArtifactError
-from kglink.graph import KnowledgeGraph
+from kglink.graph import ENTITY_PREFIX, KnowledgeGraph
 from kglink.graph.curation import SynonymDecisions
+from kglink.graph.edits import entity_keys
 from kglink.ie import Extraction, Extractor
 from kglink.index import EntityIndex, PassageIndex
 from kglink.index.facts import FactIndex
@@ -117,6 +118,7 @@ class GraphBundle:
         (``openie.json``) keep what the extractor found: a rebuild from them brings the
         names back. Returns the removed names and the counts of facts and decisions dropped.
         """
+        self._check_indexed(ids)
         removed = self.graph.remove_entities(ids)
         self.entities.remove(removed)
         facts = self.facts.remove_entities(removed) if self.facts is not None else 0
@@ -135,6 +137,7 @@ class GraphBundle:
         read as ``into``. The extractions (``openie.json``) are left as extracted.
         Returns :meth:`KnowledgeGraph.merge_entities`'s record plus ``facts_renamed``.
         """
+        self._check_indexed([*ids, into])
         out = self.graph.merge_entities(ids, into)
         self.entities.remove(out["merged"])
         facts = self.facts.rename_entities(out["merged"], out["into"]) if self.facts is not None else 0
@@ -142,6 +145,15 @@ class GraphBundle:
         self.decisions.apply(self.graph)
         logger.info("merged %d entities into %r", len(out["merged"]), out["into"])
         return {**out, "facts_renamed": facts}
+
+    def _check_indexed(self, ids: Sequence[str]) -> None:
+        """Every id an entity of the graph and of the entity index, before anything changes."""
+        for key in entity_keys(self.graph, ids):
+            if key[len(ENTITY_PREFIX) :] not in self.entities:
+                raise ArtifactError(
+                    f"entity {key[len(ENTITY_PREFIX) :]!r} is in the graph but not in its entity "
+                    "index; the folder is inconsistent: rebuild it with `kglink build`"
+                )
 
     def save(self, folder: str | os.PathLike) -> None:
         """Write the bundle to ``folder``: all of it or, whatever happens, nothing.

@@ -8,6 +8,7 @@ carrying its status, code and message. Needs ``httpx`` (``kglink[serve]``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -65,6 +66,51 @@ class Client:
         """Add names; returns the new node names and the synonym edges made for them."""
         out = self._call("POST", f"/v1/graphs/{graph}/entities", {"names": list(names)})
         return out["added"], [SynonymPair(**p) for p in out["synonyms"]]
+
+    def remove_entities(self, graph: str, ids: Sequence[str]) -> dict:
+        """Remove entity nodes (:meth:`kglink.GraphBundle.remove_entities`'s record, plus ``version``)."""
+        return self._call("DELETE", f"/v1/graphs/{graph}/entities", {"ids": list(ids)})
+
+    def merge_entities(self, graph: str, ids: Sequence[str], into: str) -> dict:
+        """Merge entity nodes into ``into`` (:meth:`kglink.GraphBundle.merge_entities`'s record)."""
+        return self._call("POST", f"/v1/graphs/{graph}/entities/merge", {"ids": list(ids), "into": into})
+
+    def add_passages(self, graph: str, passages: Sequence, wait: bool = True, timeout: float = 600.0) -> dict:
+        """Ingest passages (:class:`~kglink.corpus.Passage` or ``(title, text)``) as a background job.
+
+        Returns the finished job (its ``result`` holds the counts), or with ``wait=False`` the
+        job as queued, to follow with :meth:`job`. A failed job raises :class:`ServerError`.
+        """
+        records = [
+            {"title": p.title, "text": p.text} if hasattr(p, "text") else {"title": p[0], "text": p[1]}
+            for p in passages
+        ]
+        job = self._call("POST", f"/v1/graphs/{graph}/passages", {"passages": records})
+        return self.wait(job["id"], timeout) if wait else job
+
+    def job(self, job_id: str) -> dict:
+        """A background job's state (queued, running, done, failed), result and error."""
+        return self._call("GET", f"/v1/jobs/{job_id}")
+
+    def wait(self, job_id: str, timeout: float = 600.0, poll_s: float = 0.2) -> dict:
+        """Poll the job until it is done (returned) or failed (:class:`ServerError`)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.job(job_id)
+            if job["state"] == "done":
+                return job
+            if job["state"] == "failed":
+                err = job["error"] or {}
+                status, code = err.get("status", 500), err.get("code", "?")
+                raise ServerError(status, code, err.get("message", ""), err.get("details"))
+            if time.monotonic() > deadline:
+                raise ServerError(
+                    408,
+                    "job_timeout",
+                    f"job {job_id} still {job['state']} after {timeout:g} s; "
+                    "call wait() again or raise the timeout",
+                )
+            time.sleep(poll_s)
 
     def synonyms(self, graph: str, node: str | None = None, limit: int | None = None) -> list[SynonymPair]:
         params = {k: v for k, v in (("node", node), ("limit", limit)) if v is not None}

@@ -366,15 +366,63 @@ def info(graph_dir, as_json) -> None:
 
 @main.command()
 @click.option("--graph", "graph_dir", required=True, type=click.Path(), help="Graph folder.")
-@click.option("--format", "fmt", default="graphml", show_default=True, type=click.Choice(["graphml"]))
+@click.option(
+    "--format", "fmt", default="graphml", show_default=True, type=click.Choice(["graphml", "html", "json"])
+)
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="File to write.")
-def export(graph_dir, fmt, out) -> None:
-    """Export a graph for other tools (GraphML: Gephi, Cytoscape, networkx)."""
+@click.option("--node", default=None, help="html/json: the entity (name or node key) to draw around.")
+@click.option(
+    "--question", default=None, help="html/json: draw the subgraph this question's retrieval walked."
+)
+@click.option("--hops", default=None, type=click.IntRange(0, 4), help="Hops from the node [1] or seeds [3].")
+@click.option(
+    "--max-nodes", default=None, type=click.IntRange(1, 500), help="Node cap [60; 80 with --question]."
+)
+@click.option(
+    "--top-k", default=5, show_default=True, type=click.IntRange(1, 50), help="--question: passages."
+)
+def export(graph_dir, fmt, out, node, question, hops, max_nodes, top_k) -> None:
+    """Export a graph for other tools (GraphML: Gephi, Cytoscape, networkx), or a bounded
+    subgraph as a self-contained HTML picture (--format html) or node-link JSON (--format json)."""
     from kglink.graph import KnowledgeGraph
 
     if Path(graph_dir).resolve() in Path(out).resolve().parents:
         raise click.UsageError(
             f"--out {out} is inside the graph folder {graph_dir}; write the export elsewhere"
         )
-    KnowledgeGraph.load(graph_dir).export_graphml(out)
+    if fmt == "graphml":
+        if node or question:
+            raise click.UsageError("--node and --question draw a subgraph; use --format html or json")
+        KnowledgeGraph.load(graph_dir).export_graphml(out)
+    else:
+        if (node is None) == (question is None):
+            raise click.UsageError(f"--format {fmt} needs one of --node NAME or --question Q")
+        data, title = _export_subgraph(graph_dir, node, question, hops, max_nodes, top_k)
+        if fmt == "html":
+            from kglink.graph.html import write_html
+
+            write_html(data, out, title, highlight=question is not None)
+        else:
+            from kglink.artifacts import atomic_write_json
+
+            atomic_write_json(out, data)
     click.echo(f"wrote {out}")
+
+
+def _export_subgraph(graph_dir, node, question, hops, max_nodes, top_k) -> tuple[dict, str]:
+    from kglink.graph.subgraph import neighbourhood, node_link, retrieval_subgraph
+
+    if node is not None:
+        from kglink.graph import KnowledgeGraph
+
+        kg = KnowledgeGraph.load(graph_dir)
+        sub = neighbourhood(kg, node, 1 if hops is None else hops, max_nodes or 60)
+        return node_link(kg, sub), f"kglink: around {node}"
+    from kglink.retrieval.retriever import GraphRetriever
+
+    bundle = load_bundle(graph_dir, show_progress=False)
+    hits = GraphRetriever(bundle).retrieve(question, top_k)
+    sub = retrieval_subgraph(bundle.graph, hits, 3 if hops is None else hops, max_nodes or 80)
+    data = node_link(bundle.graph, sub)
+    data["graph"]["question"] = question
+    return data, f"kglink: {question}"

@@ -28,7 +28,7 @@ import logging
 import math
 import os
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import networkx as nx
@@ -187,6 +187,25 @@ class KnowledgeGraph:
         if self.graph.nodes.get(key, {}).get("kind") != "entity":
             raise InputError(f"entity {name!r} is not in the graph; use a name from entity_names()")
         return key
+
+    def remove_entities(self, names: Sequence[str]) -> list[str]:
+        """Remove entity nodes with every edge on them; returns their names.
+
+        Every name is checked (it must be an entity of the graph) before any is removed.
+        See :mod:`kglink.graph.edits`.
+        """
+        from kglink.graph.edits import remove_entities
+
+        return remove_entities(self, names)
+
+    def merge_entities(self, names: Sequence[str], into: str) -> dict:
+        """Fold entity nodes into the entity ``into``: edges moved, lists united (:mod:`kglink.graph.edits`).
+
+        Returns ``{"merged": [names], "into": name, "moved_edges": n, "dropped_edges": n}``.
+        """
+        from kglink.graph.edits import merge_entities
+
+        return merge_entities(self, names, into)
 
     def remove_synonyms(self) -> int:
         """Drop every synonym edge and ``synonym_score``; return how many were removed."""

@@ -129,6 +129,8 @@ class EntityIndex:
         self.queries.remove(node_ids)
         for node_id in node_ids:
             del self._self[node_id]
+        if len(self.docs):
+            self.docs.build_candidates()  # now, in the writer, not in the first reader
 
     def link(
         self, mentions: Sequence[str], top_k: int = 5, threshold: float | None = None

@@ -68,6 +68,54 @@ class FactIndex:
         logger.info("indexed %d facts", len(new))
         return len(new)
 
+    def triples(self) -> list[Triple]:
+        """Every fact held, as ``(subject, predicate, object)``, in index order."""
+        return [tuple(self.docs.text(i).split("\t")) for i in self.docs.ids]
+
+    def remove_entities(self, names: Sequence[str]) -> int:
+        """Drop the facts whose subject or object is one of ``names`` (removed entities); returns how many."""
+        gone = {normalize_name(n) for n in names}
+        drop = [k for k, t in zip(self.docs.ids, self.triples()) if {_key(t[0]), _key(t[2])} & gone]
+        self._remove(drop)
+        return len(drop)
+
+    def rename_entities(self, names: Sequence[str], into: str) -> int:
+        """Make the facts about ``names`` (entities merged into ``into``) name ``into``; returns how many.
+
+        A fact keeps its encoding (of the words its passage used) under its new key and text;
+        one that becomes a self-loop, or a fact already held, is dropped.
+        """
+        alias = dict.fromkeys((normalize_name(n) for n in names), into)
+        old, new = [], {}
+        for key, (s, p, o) in zip(self.docs.ids, self.triples()):
+            if _key(s) not in alias and _key(o) not in alias:
+                continue
+            triple = (alias.get(_key(s), s), p, alias.get(_key(o), o))
+            old.append(key)
+            moved = fact_key(triple)
+            if _key(triple[0]) != _key(triple[2]) and moved not in new and (moved not in self.docs):
+                new[moved] = (triple, self.docs.embedding(key))
+        self._remove(old)
+        if new:
+            texts = ["\t".join(t) for t, _ in new.values()]
+            self.docs.add([e for _, e in new.values()], texts, list(new))
+            self.docs.build_candidates()
+        logger.info("renamed %d facts to %r (%d kept)", len(old), into, len(new))
+        return len(old)
+
+    def _remove(self, keys: list[str]) -> None:
+        if keys:
+            self.docs.remove(keys)
+            self.docs.build_candidates()
+
+    def copy(self) -> FactIndex:
+        """An independent copy sharing the model (what a server's writer changes)."""
+        import copy
+
+        new = copy.copy(self)
+        new.docs = self.docs.copy()
+        return new
+
     def search(self, question: str, top_k: int = 5) -> list[tuple[Triple, float]]:
         """The ``top_k`` facts for ``question`` with their scores (mean MaxSim), best first."""
         check_text(question, "the question")
@@ -109,6 +157,10 @@ class FactIndex:
         index = cls(model)
         index.docs, _ = LateInteractionIndex.read(folder / "docs")
         return index
+
+
+def _key(part: str) -> str:
+    return normalize_name(part)
 
 
 def fact_seeds(facts: list[tuple[Triple, float]], passages_of: dict[str, int]) -> dict[str, float]:

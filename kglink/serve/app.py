@@ -14,16 +14,27 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from kglink._version import __version__
+from kglink.bundle import FACTS_DIR
 from kglink.checks import check_text
 from kglink.results import LinkResult, PassageHit
 from kglink.retrieval.mentions import NgramMentions
 from kglink.serve import errors
 from kglink.serve.auth import check_scope
 from kglink.serve.errors import ApiError
+from kglink.serve.explorer import add_explorer
 from kglink.serve.limits import BodyLimit, RouteMetrics
-from kglink.serve.schemas import AskRequest, DecisionsRequest, EntitiesRequest, LinkRequest, RetrieveRequest
+from kglink.serve.schemas import (
+    AskRequest,
+    DecisionsRequest,
+    EntitiesRequest,
+    LinkRequest,
+    MergeRequest,
+    PassagesRequest,
+    RemoveRequest,
+    RetrieveRequest,
+)
 from kglink.serve.service import Service
-from kglink.serve.writes import add_entities, decide, synonyms_of
+from kglink.serve.writes import add_entities, decide, merge_entities, remove_entities, synonyms_of
 from kglink.text import normalize_name
 
 
@@ -43,8 +54,9 @@ def create_app(service: Service) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=service.limits.max_body_bytes)
     _health_routes(app, service)
     _graph_routes(app, service)
+    _edit_routes(app, service)
     _retrieval_routes(app, service)
-    __import__("kglink.serve.explorer", fromlist=["*"]).add_explorer(app, service)  # the page at /
+    add_explorer(app, service)  # the page at /
     return app
 
 
@@ -139,20 +151,67 @@ def _graph_routes(app: FastAPI, service: Service) -> None:
         return {**answer, "version": service.store(graph).snapshot.version}
 
 
+def _edit_routes(app: FastAPI, service: Service) -> None:
+    """Removing and merging entities, and passages ingested as a background job."""
+    read, admin = _scope(service, "read"), _scope(service, "admin")
+    facts = frozenset({FACTS_DIR})  # the fact index names entities too
+
+    @app.delete("/v1/graphs/{graph}/entities", dependencies=[admin])
+    async def remove(graph: str, body: RemoveRequest) -> dict:
+        _cap_names(service, body.ids, "ids")
+        answer = await service.write(graph, lambda b: remove_entities(b, body.ids), facts)
+        return {**answer, "version": service.store(graph).snapshot.version}
+
+    @app.post("/v1/graphs/{graph}/entities/merge", dependencies=[admin])
+    async def merge(graph: str, body: MergeRequest) -> dict:
+        _cap_names(service, [*body.ids, body.into], "ids")
+        answer = await service.write(graph, lambda b: merge_entities(b, body.ids, body.into), facts)
+        return {**answer, "version": service.store(graph).snapshot.version}
+
+    @app.post("/v1/graphs/{graph}/passages", dependencies=[admin], status_code=202)
+    def passages(graph: str, body: PassagesRequest) -> dict:
+        from kglink.serve.ingest import start_ingest
+
+        records = [(p.title, p.text) for p in body.passages]
+        _cap_passages(service, records)
+        if service.closing:
+            raise ApiError(503, "shutting_down", "the server is shutting down; send the passages later")
+        job = start_ingest(service, graph, records)
+        return {**job.json(), "url": f"/v1/jobs/{job.id}"}
+
+    @app.get("/v1/jobs/{job_id}", dependencies=[read])
+    def job(job_id: str) -> dict:
+        return service.jobs.get(job_id).json()
+
+
+def _cap_passages(service: Service, records: list[tuple[str, str]]) -> None:
+    limits = service.limits
+    if not records:
+        raise ApiError(422, "invalid_request", "passages is empty; send at least one {title, text}")
+    if len(records) > limits.max_passages:
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"{len(records)} passages in one job, over the cap of {limits.max_passages}; split them",
+            {"cap": limits.max_passages},
+        )
+    for i, (title, text) in enumerate(records):
+        check_text(text, f"passage #{i}'s text")
+        if len(title) + len(text) > limits.max_passage_chars:
+            raise ApiError(
+                422,
+                "invalid_request",
+                f"passage #{i} is over {limits.max_passage_chars} characters; cut it into passages",
+                {"cap": limits.max_passage_chars},
+            )
+
+
 def _retrieval_routes(app: FastAPI, service: Service) -> None:
     read = _scope(service, "read")
-    finder = NgramMentions()  # the retriever's default mention finder, to know the texts to encode
 
     @app.post("/v1/graphs/{graph}/retrieve", dependencies=[read])
     async def retrieve(graph: str, body: RetrieveRequest) -> dict:
-        snap, question = service.store(graph).snapshot, _question(service, body.question)
-        if snap.bundle.passages is None:
-            raise ApiError(
-                409, "no_passage_index", "this graph has no passage index; rebuild with --passages"
-            )
-        texts = [question] + (
-            [k for m in finder(question) if (k := normalize_name(m.text))] if body.mode == "graph" else []
-        )
+        snap, question, texts = retrieval_inputs(service, graph, body.question, body.mode == "graph")
 
         def run() -> list[PassageHit]:
             retriever = snap.retriever()
@@ -166,6 +225,18 @@ def _retrieval_routes(app: FastAPI, service: Service) -> None:
         from kglink.serve.ask import answer
 
         return await answer(service, graph, _question(service, body.question), body.top_k, body.stream)
+
+
+_FINDER = NgramMentions()  # the retriever's default mention finder, to know the texts to encode
+
+
+def retrieval_inputs(service: Service, graph: str, question: str, graph_mode: bool = True):
+    """``(snapshot, question, texts to encode)`` for a retrieval, or the error it meets first."""
+    snap, question = service.store(graph).snapshot, _question(service, question)
+    if snap.bundle.passages is None:
+        raise ApiError(409, "no_passage_index", "this graph has no passage index; rebuild with --passages")
+    spans = [k for m in _FINDER(question) if (k := normalize_name(m.text))] if graph_mode else []
+    return snap, question, [question, *spans]
 
 
 def _cap_names(service: Service, names: list[str], what: str) -> None:

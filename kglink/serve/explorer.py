@@ -36,11 +36,9 @@ from kglink.graph.subgraph import (
     resolve_node,
     retrieval_subgraph,
 )
-from kglink.retrieval.mentions import NgramMentions
 from kglink.serve.errors import ApiError
 from kglink.serve.schemas import _Body
 from kglink.serve.service import Service
-from kglink.text import normalize_name
 
 STATIC = Path(__file__).parent / "static"
 MAX_LISTED = 200  # passages or edges listed in one node view
@@ -55,10 +53,9 @@ class SubgraphRequest(_Body):
 
 def add_explorer(app: FastAPI, service: Service) -> None:
     """Add the page and its routes to ``app`` (called once by :func:`kglink.serve.create_app`)."""
-    from kglink.serve.app import _question, _scope  # the app's own key check and question cap
+    from kglink.serve.app import _scope, retrieval_inputs  # the app's own key check and caps
 
     read = _scope(service, "read")
-    finder = NgramMentions()
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -83,10 +80,7 @@ def add_explorer(app: FastAPI, service: Service) -> None:
 
     @app.post("/v1/graphs/{graph}/retrieve/subgraph", dependencies=[read])
     async def question_subgraph(graph: str, body: SubgraphRequest) -> dict:
-        snap, question = service.store(graph).snapshot, _question(service, body.question)
-        if snap.bundle.passages is None:
-            raise ApiError(409, "no_passage_index", "this graph has no passage index; rebuild with --passages")
-        texts = [question] + [k for m in finder(question) if (k := normalize_name(m.text))]
+        snap, question, texts = retrieval_inputs(service, graph, body.question)
         hits = await service.read(texts, lambda: snap.retriever().retrieve(question, body.top_k))
         kg = snap.bundle.graph
         sub = retrieval_subgraph(kg, hits, body.hops, body.max_nodes)
@@ -129,8 +123,10 @@ def _decisions_of(bundle, view: dict) -> dict:
     """The person's decisions on pairs with this entity: ``{"accept": [other], "reject": [other]}``."""
     name = view["name"]
     d = bundle.decisions
-    pick = {k: sorted(b if a == name else a for a, b in pairs if name in (a, b)) for k, pairs in
-            (("accept", d.accept), ("reject", d.reject))}
+    pick = {
+        k: sorted(b if a == name else a for a, b in pairs if name in (a, b))
+        for k, pairs in (("accept", d.accept), ("reject", d.reject))
+    }
     for e in view["synonyms"]:
         other = e["target"][len(ENTITY_PREFIX) :]
         e["decision"] = "accept" if other in pick["accept"] else ""

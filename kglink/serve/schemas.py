@@ -21,6 +21,24 @@ class EntitiesRequest(_Body):
     names: list[str] = Field(description="Entity names; those the graph holds already are skipped.")
 
 
+class RemoveRequest(_Body):
+    ids: list[str] = Field(description="Entity node ids (normalised names, as /link returns them).")
+
+
+class MergeRequest(_Body):
+    ids: list[str] = Field(description="Entity node ids to fold into `into`.")
+    into: str = Field(description="The entity node that stays; it takes the others' edges and names.")
+
+
+class PassageIn(_Body):
+    title: str = ""
+    text: str
+
+
+class PassagesRequest(_Body):
+    passages: list[PassageIn] = Field(description="Passages to extract, encode and link into the graph.")
+
+
 class DecisionsRequest(_Body):
     accept: list[tuple[str, str]] = Field(default_factory=list, description="Pairs to keep as synonym edges.")
     reject: list[tuple[str, str]] = Field(default_factory=list, description="Pairs never to link again.")

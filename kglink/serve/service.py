@@ -17,6 +17,7 @@ from typing import Any
 from kglink.encoder import LateInteractionModel
 from kglink.serve.batching import BatchedModel, Batcher, QueueFull
 from kglink.serve.errors import ApiError
+from kglink.serve.jobs import Jobs
 from kglink.serve.metrics import Metrics
 from kglink.serve.store import GraphStore, Write
 
@@ -25,12 +26,15 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Limits:
-    """Caps checked before any work: body bytes, mentions or names per request, characters a name."""
+    """Caps checked before any work: body bytes, mentions or names a request, characters a name,
+    passages a job and characters a passage."""
 
     max_body_bytes: int = 10 * 1024 * 1024
     max_mentions: int = 256
     max_name_chars: int = 300
     max_question_chars: int = 2000
+    max_passages: int = 64  # per /passages job
+    max_passage_chars: int = 20_000
     request_timeout_s: float = 30.0
 
 
@@ -49,6 +53,7 @@ class Service:
         token_budget: int = 4096,
         max_wait_ms: float = 5.0,
         generator: Any = None,
+        extractor: Any = None,
     ) -> None:
         self.graph_dirs, self.model_spec = dict(graphs), model
         self.keys, self.limits = dict(api_keys or {}), limits
@@ -57,7 +62,8 @@ class Service:
             "token_budget": token_budget,
             "max_wait_ms": max_wait_ms,
         }
-        self.batching, self.generator = batching, generator
+        self.batching, self.generator, self.extractor = batching, generator, extractor
+        self.jobs = Jobs()
         self.metrics = Metrics()
         self.stores: dict[str, GraphStore] = {}
         self.batcher: Batcher | None = None
@@ -87,6 +93,7 @@ class Service:
     def close(self) -> None:
         """Finish the writes in progress and queued, then the queued reads; stop the threads."""
         self.closing = True
+        self.jobs.close()  # the running job's write goes to its writer before the writers stop
         for store in self.stores.values():
             store.close()
         if self.batcher is not None:
@@ -124,11 +131,14 @@ class Service:
         self.metrics.queue_depth.set(self.batcher.depth)
         return await self._wait(future)
 
-    async def write(self, name: str, write: Write, passages: bool = False) -> Any:
-        """Queue a write on graph ``name``; the answer comes once it is saved and published."""
+    async def write(self, name: str, write: Write, changes: frozenset[str] = frozenset()) -> Any:
+        """Queue a write on graph ``name``; the answer comes once it is saved and published.
+
+        ``changes``: the parts besides graph and entities it changes (:meth:`GraphStore.submit`).
+        """
         if self.closing:
             raise ApiError(503, "shutting_down", "the server is shutting down; send the write again later")
-        return await self._wait(self.store(name).submit(write, passages))
+        return await self._wait(self.store(name).submit(write, changes))
 
     async def _wait(self, future) -> Any:
         try:

@@ -6,7 +6,8 @@ of the current bundle, saves the copy to the graph folder in one atomic swap
 reference, and answers the writes. A reader holds the snapshot it started with, so it
 sees the state before a write or after it, never a mix; a write that was answered is on
 disk, whatever kills the process after. Folders the writer does not change (passages,
-facts, extractions) are hard-linked into the new version instead of written again.
+facts, extractions) are hard-linked into the new version instead of written again; a
+write names the parts it changes (``changes``), which are copied for it and written.
 
 A folder changed by another process (``kglink build --update``, ``kglink synonyms
 --accept``) is noticed by its manifest's version and loaded again before the next write,
@@ -27,12 +28,13 @@ from typing import Any
 
 from kglink.artifacts import MANIFEST, read_artifact_json, write_folder, writer_lock
 from kglink.bundle import ENTITIES_DIR, FACTS_DIR, PASSAGES_DIR, GraphBundle
-from kglink.corpus import OPENIE_FILE
+from kglink.corpus import OPENIE_FILE, write_extractions
 from kglink.graph import KnowledgeGraph
 
 logger = logging.getLogger(__name__)
 
 Write = Callable[[GraphBundle], Any]  # applied to the writer's copy; returns the write's answer
+PARTS = (PASSAGES_DIR, FACTS_DIR, OPENIE_FILE)  # what a write may change besides graph and entities
 
 
 class Snapshot:
@@ -55,7 +57,7 @@ class Snapshot:
 class _Pending:
     write: Write
     future: Future
-    passages: bool  # the write changes the passage index (else it is linked, not rewritten)
+    changes: frozenset[str]  # parts of PARTS the write changes (the others are linked, not rewritten)
 
 
 class GraphStore:
@@ -79,9 +81,16 @@ class GraphStore:
         self._thread = threading.Thread(target=self._loop, name=f"kglink-writer-{name}", daemon=True)
         self._thread.start()
 
-    def submit(self, write: Write, passages: bool = False) -> Future:
-        """Queue a write; its future holds the write's answer once it is saved and published."""
-        pending = _Pending(write, Future(), passages)
+    def submit(self, write: Write, changes: frozenset[str] = frozenset()) -> Future:
+        """Queue a write; its future holds the write's answer once it is saved and published.
+
+        ``changes`` names the parts of :data:`PARTS` the write changes besides the graph,
+        the entity index and the decisions (always copied and written).
+        """
+        unknown = set(changes) - set(PARTS)
+        if unknown:
+            raise ValueError(f"unknown parts {sorted(unknown)}; a write may change {PARTS}")
+        pending = _Pending(write, Future(), frozenset(changes))
         self._writes.put(pending)
         return pending.future
 
@@ -123,7 +132,7 @@ class GraphStore:
                 self._refresh()
                 work, answers = self._apply(group)
                 if any(not isinstance(a, BaseException) for a in answers):
-                    self._save(work, any(p.passages for p in group))
+                    self._save(work, frozenset().union(*(p.changes for p in group)))
                     self.snapshot = Snapshot(work, self._version())  # publish: one reference
         except BaseException as e:  # nothing was published: every write of the group fails
             logger.exception("writing %s failed", self.folder)
@@ -138,31 +147,35 @@ class GraphStore:
     def _apply(self, group: list[_Pending]) -> tuple[GraphBundle, list]:
         """Apply the writes in order to a copy; a failed write is undone by replaying those before it."""
         base = self.snapshot.bundle
-        work, answers = _copy(base, any(p.passages for p in group)), []
+        changes = frozenset().union(*(p.changes for p in group))
+        work, answers = _copy(base, changes), []
         for i, pending in enumerate(group):
             try:
                 answers.append(pending.write(work))
             except Exception as e:
                 answers.append(e)
-                work = _copy(base, any(p.passages for p in group))
+                work = _copy(base, changes)
                 for done, answer in zip(group[:i], answers):
                     if not isinstance(answer, BaseException):
                         done.write(work)
         return work, answers
 
-    def _save(self, bundle: GraphBundle, passages_changed: bool) -> None:
+    def _save(self, bundle: GraphBundle, changes: frozenset[str]) -> None:
         """The bundle saved all at once; unchanged parts hard-linked from the version on disk."""
         with write_folder(self.folder, "knowledge_graph") as tmp:
             bundle.graph.write(tmp)
             bundle.entities.write(tmp / ENTITIES_DIR)
             if bundle.decisions:
                 bundle.decisions.write(tmp)
-            kept = [FACTS_DIR, OPENIE_FILE] + ([] if passages_changed else [PASSAGES_DIR])
-            for part in kept:
-                if (self.folder / part).exists():
+            for part in PARTS:
+                if part not in changes and (self.folder / part).exists():
                     _link_tree(self.folder / part, tmp / part)
-            if passages_changed and bundle.passages is not None:
+            if PASSAGES_DIR in changes and bundle.passages is not None:
                 bundle.passages.write(tmp / PASSAGES_DIR)
+            if FACTS_DIR in changes and bundle.facts is not None:
+                bundle.facts.write(tmp / FACTS_DIR)
+            if OPENIE_FILE in changes and bundle.openie is not None:
+                write_extractions(tmp / OPENIE_FILE, bundle.openie, bundle.extractor)
 
     def _refresh(self) -> None:
         """Load the folder again if another process saved a new version of it."""
@@ -178,13 +191,21 @@ class GraphStore:
         return read_artifact_json(path, "folder manifest").get("version", "") if path.is_file() else ""
 
 
-def _copy(bundle: GraphBundle, passages: bool) -> GraphBundle:
-    """A copy a writer may change; parts the write leaves alone are shared."""
-    index = bundle.passages
-    if passages and index is not None:
+def _copy(bundle: GraphBundle, changes: frozenset[str]) -> GraphBundle:
+    """A copy a writer may change; parts the write leaves alone are shared.
+
+    The extractions are immutable records (a write replaces ``bundle.openie``), so they
+    are shared even when the write changes them.
+    """
+    index, facts = bundle.passages, bundle.facts
+    if PASSAGES_DIR in changes and index is not None:
         index = _copy_passages(index)
-    graph = KnowledgeGraph(bundle.graph.graph.copy())
-    return replace(bundle, graph=graph, entities=bundle.entities.copy(), passages=index, timings={})
+    if FACTS_DIR in changes and facts is not None:
+        facts = facts.copy()
+    graph = KnowledgeGraph(bundle.graph.graph.copy())  # attribute lists shared: writes replace them
+    return replace(
+        bundle, graph=graph, entities=bundle.entities.copy(), passages=index, facts=facts, timings={}
+    )
 
 
 def _copy_passages(index):

@@ -53,6 +53,16 @@ def decide(bundle: GraphBundle, accept: Sequence[Sequence[str]], reject: Sequenc
     }
 
 
+def remove_entities(bundle: GraphBundle, ids: Sequence[str]) -> dict:
+    """Remove entity nodes: :meth:`GraphBundle.remove_entities`."""
+    return bundle.remove_entities(ids)
+
+
+def merge_entities(bundle: GraphBundle, ids: Sequence[str], into: str) -> dict:
+    """Merge entity nodes into ``into``: :meth:`GraphBundle.merge_entities`."""
+    return bundle.merge_entities(ids, into)
+
+
 def synonyms_of(graph: KnowledgeGraph, node: str | None, limit: int | None) -> list[SynonymPair]:
     """The synonym pairs (of ``node`` if given), best first, as ``kglink synonyms`` lists them."""
     pairs = sorted(graph.synonyms(node), key=lambda p: (-p.score, p.source, p.target))
