@@ -71,9 +71,13 @@ def umask_value() -> int:
     return mask
 
 
-def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write ``obj`` as indented UTF-8 JSON, atomically."""
-    atomic_write_bytes(path, json.dumps(obj, indent=1, ensure_ascii=False).encode("utf-8"))
+def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int | None = 1) -> None:
+    """Write ``obj`` as UTF-8 JSON (indented unless ``indent=None``), atomically.
+
+    Large data files pass ``indent=None``: indenting makes :func:`json.dumps` use its
+    pure-Python encoder, 4x slower (0.44 s against 0.11 s for the MuSiQue graph).
+    """
+    atomic_write_bytes(path, json.dumps(obj, indent=indent, ensure_ascii=False).encode("utf-8"))
 
 
 def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> None:

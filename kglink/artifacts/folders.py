@@ -179,7 +179,7 @@ def write_folder(folder: str | os.PathLike, kind: str, only: frozenset[str] | No
         tmp.chmod(0o777 & ~umask_value())  # mkdtemp makes 0700
         try:
             yield tmp
-            _write_manifest(tmp, kind)
+            _write_manifest(tmp, kind, folder)
             (tmp / LOCK).write_text(f"{os.getpid()}\n")  # the lock of the new version, as the old one
             _fsync_tree(tmp)
             _swap(tmp, folder)
@@ -232,8 +232,24 @@ def folder_kind(folder: Path) -> str | None:
     return None
 
 
-def _write_manifest(folder: Path, kind: str) -> None:
-    files = {rel: [path.stat().st_size, _sha256(path)] for rel, path in _files(folder)}
+def _write_manifest(folder: Path, kind: str, previous: Path) -> None:
+    """The manifest of ``folder``; a file hard-linked from ``previous`` keeps its listed hash.
+
+    Files are replaced, never changed in place, so a link holds the bytes its old
+    manifest lists (a file changed in place by hand fails the next load's check either
+    way). A write to one part of a 441 MB graph links the rest instead of hashing it again.
+    """
+    try:
+        old = (_manifest(previous) or {}).get("files") if previous.is_dir() else None
+    except ArtifactError:
+        old = None
+    old = old if isinstance(old, dict) else {}
+    files = {}
+    for rel, path in _files(folder):
+        stat, was, listed = path.stat(), previous / rel, old.get(rel)
+        linked = was.is_file() and os.path.samestat(stat, was.stat())
+        known = linked and isinstance(listed, list) and len(listed) == 2 and listed[0] == stat.st_size
+        files[rel] = [stat.st_size, listed[1] if known else _sha256(path)]
     manifest = {"kind": kind, "version": uuid.uuid4().hex, "written_ns": time.time_ns(), "files": files}
     atomic_write_json(folder / MANIFEST, manifest)
 

@@ -216,11 +216,11 @@ class KnowledgeGraph:
             del d["synonym_score"]
         return len(pure) + len(tagged)
 
-    def synonym_edges(self) -> list[tuple[str, str, float]]:
+    def synonym_edges(self, node: str | None = None) -> list[tuple[str, str, float]]:
         """``(u, v, score)`` node keys, ``u < v``, of synonym edges and of relation edges
-        carrying a ``synonym_score``, sorted."""
+        carrying a ``synonym_score`` (only those of node key ``node`` if given), sorted."""
         out = []
-        for u, v, d in self.graph.edges(data=True):
+        for u, v, d in self.graph.edges(node, data=True) if node is not None else self.graph.edges(data=True):
             score = d.get("score") if d["kind"] == "synonym" else d.get("synonym_score")
             if score is not None:
                 out.append((min(u, v), max(u, v), score))
@@ -230,9 +230,7 @@ class KnowledgeGraph:
         """Synonym pairs (both edge forms) by entity name, optionally only those of ``name``."""
         key = None if name is None else self._known_entity(name)
         n = len(ENTITY_PREFIX)
-        return [
-            SynonymPair(u[n:], v[n:], s) for u, v, s in self.synonym_edges() if key is None or key in (u, v)
-        ]
+        return [SynonymPair(u[n:], v[n:], s) for u, v, s in self.synonym_edges(key)]
 
     def stats(self) -> dict[str, int]:
         """Counts of nodes and edges by kind, plus what the build skipped.
@@ -274,7 +272,7 @@ class KnowledgeGraph:
     def write(self, folder: Path) -> None:
         """Write the graph's two files into ``folder`` as they are (:meth:`save` makes it atomic)."""
         data = nx.node_link_data(self.graph, **_NODE_LINK)
-        atomic_write_json(folder / GRAPH_FILE, data)
+        atomic_write_json(folder / GRAPH_FILE, data, indent=None)
         write_config(folder / CONFIG_FILE, "knowledge_graph")
 
     @classmethod

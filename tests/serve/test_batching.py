@@ -72,3 +72,39 @@ def test_batching_off_runs_one_job_a_batch(serve, client, sample_dir):
     assert all(r.status_code == 200 for r in results)
     samples = {s.name: s.value for m in service.metrics.batch_size.collect() for s in m.samples}
     assert samples["kglink_batch_size_count"] == 12 and samples["kglink_batch_size_sum"] == 12
+
+
+def test_a_bad_mention_in_a_grouped_batch_fails_alone(serve, client, sample_dir):
+    """Links of one batch run as one call; one that fails makes each run alone and keep its answer."""
+    service, app = serve({"kg": sample_dir}, max_wait_ms=50)
+    bodies = [{"mentions": [w], "top_k": 2} for w in WORDS]
+    bad = {"mentions": ["Harare", "?!"], "top_k": 2}  # "?!" has no letters: the library refuses it
+
+    async def go():
+        async with client(app) as c:
+            alone = [await c.post("/v1/graphs/kg/link", json=b) for b in [*bodies, bad]]
+            together = await asyncio.gather(*(c.post("/v1/graphs/kg/link", json=b) for b in [bad, *bodies]))
+            return alone, together
+
+    alone, together = asyncio.run(go())
+    assert alone[-1].status_code == together[0].status_code == 400
+    assert together[0].json() == alone[-1].json()
+    assert all(r.status_code == 200 for r in together[1:])
+    _same([r.json() for r in together[1:]], [r.json() for r in alone[:-1]])
+
+
+def test_links_of_one_batch_run_as_one_library_call(serve, client, sample_dir, monkeypatch):
+    service, app = serve({"kg": sample_dir}, max_wait_ms=50)
+    entities = service.stores["kg"].snapshot.bundle.entities
+    calls, link = [], entities.link
+    monkeypatch.setattr(entities, "link", lambda mentions, *a: calls.append(list(mentions)) or link(mentions, *a))
+    bodies = [{"mentions": [w, "Africa"], "top_k": 3} for w in WORDS[:6]]
+
+    async def go():
+        async with client(app) as c:
+            return await asyncio.gather(*(c.post("/v1/graphs/kg/link", json=b) for b in bodies))
+
+    answers = [r.json()["results"] for r in asyncio.run(go())]
+    assert [[r["mention"] for r in a] for a in answers] == [b["mentions"] for b in bodies]
+    assert len(calls) < len(bodies)  # grouped: fewer calls than requests
+    assert sorted(m for c in calls for m in c) == sorted(m for b in bodies for m in b["mentions"])
