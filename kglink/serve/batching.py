@@ -40,7 +40,7 @@ class Group:
     ``/link`` calls with one graph snapshot, ``top_k`` and threshold are one
     ``EntityIndex.link`` over all their mentions, whose answers are per mention (each
     mention's computation is its own), so each job gets what it would alone. At 32
-    clients this took the MuSiQue server from 226 to N requests a second.
+    clients this took the MuSiQue server from 226 to 262 requests a second.
     """
 
     key: Hashable
