@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kglink import GraphBundle, InputError, build_graph
+from kglink import ArtifactError, GraphBundle, InputError, build_graph
 
 SAMPLE = Path(__file__).resolve().parents[1] / "graphs" / "sample"
 
@@ -68,3 +68,21 @@ def test_extend_equals_full_build(bundle, default_model, tmp_path):
     assert got == want
     again = partial.extend(SAMPLE / "openie.json", SAMPLE / "corpus.json")
     assert again == {"new_passages": 0, "new_entities": 0, "new_synonym_edges": 0}
+
+
+def test_load_entities_reads_and_checks_only_the_entity_index(bundle, default_model, tmp_path):
+    bundle.save(tmp_path / "kg")
+    entities = GraphBundle.load_entities(tmp_path / "kg", default_model)
+    mentions = ["Zimbabwe", "American Psychological Association", "Brothers Grimm"]
+    assert entities.link(mentions, top_k=3) == bundle.entities.link(mentions, top_k=3)
+    graph = tmp_path / "kg" / "graph.json"
+    graph.write_text(graph.read_text() + " ")  # a part linking does not read
+    assert len(GraphBundle.load_entities(tmp_path / "kg", default_model)) == len(bundle.entities)
+    with pytest.raises(ArtifactError, match="graph.json differs"):
+        GraphBundle.load(tmp_path / "kg", default_model)
+    tokens = tmp_path / "kg" / "entities" / "docs" / "tokens.npy"
+    tokens.write_bytes(tokens.read_bytes()[:-2] + b"\x00\x3c")  # a part it does read
+    with pytest.raises(ArtifactError, match="entities/docs/tokens.npy differs"):
+        GraphBundle.load_entities(tmp_path / "kg", default_model)
+    with pytest.raises(ArtifactError, match=r"\(no entities/\); build one with `kglink build`"):
+        GraphBundle.load_entities(tmp_path, default_model)

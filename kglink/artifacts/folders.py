@@ -35,7 +35,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -314,14 +314,19 @@ def _exchange(a: Path, b: Path) -> bool:
 # --- reading and recovery ------------------------------------------------------------
 
 
-def read_folder(folder: str | os.PathLike, load: Callable[[Path], T]) -> T:
-    """``load(folder)`` on one complete version of ``folder``, checked against its manifest."""
+def read_folder(
+    folder: str | os.PathLike, load: Callable[[Path], T], parts: Collection[str] | None = None
+) -> T:
+    """``load(folder)`` on one complete version of ``folder``, checked against its manifest.
+
+    ``parts`` (top-level entries) limits the check to what ``load`` reads of the folder.
+    """
     folder = Path(folder)
     for _ in range(_RETRIES):
         _recover(folder)
         before = _version(folder)
         try:
-            verify(folder)
+            verify(folder, parts)
             value = load(folder)
         except Exception:  # parts of two versions can fail in any way; retried only if a swap happened
             if _version(folder) != before:
@@ -332,8 +337,9 @@ def read_folder(folder: str | os.PathLike, load: Callable[[Path], T]) -> T:
     raise ArtifactError(f"{folder} changed {_RETRIES} times while it was read; try again")
 
 
-def verify(folder: Path) -> None:
-    """Check every file against the manifest; a folder without one (kglink 0.1) is taken as it is.
+def verify(folder: Path, parts: Collection[str] | None = None) -> None:
+    """Check every file (under ``parts`` if given) against the manifest; a folder without
+    one (kglink 0.1) is taken as it is.
 
     Entries that are not kglink's (a user's notes beside a graph) are left out of the check:
     a save refuses to replace them, a load reads around them.
@@ -345,6 +351,9 @@ def verify(folder: Path) -> None:
     if not isinstance(listed, dict):
         raise ArtifactError(f"{folder / MANIFEST} is damaged; rebuild the folder")
     known = KINDS.get(manifest.get("kind"), (None, None))[1]
+    if parts is not None:
+        known = frozenset(parts) if known is None else known & frozenset(parts)
+        listed = {rel: v for rel, v in listed.items() if rel.split("/")[0] in known}
     present = {rel: p for rel, p in _files(folder) if known is None or rel.split("/")[0] in known}
     for rel in sorted(set(listed) | set(present)):
         path, want = present.get(rel), listed.get(rel)

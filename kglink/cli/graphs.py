@@ -280,7 +280,10 @@ def link(graph_dir, mentions, top_k, threshold, as_json, server, api_key_env) ->
         with Client(server, api_key=os.environ.get(api_key_env)) as client:
             results = client.link(graph_dir, list(mentions), top_k=top_k, threshold=threshold)
     else:
-        results = load_bundle(graph_dir).entities.link(list(mentions), top_k=top_k, threshold=threshold)
+        from kglink.bundle import GraphBundle
+
+        entities = GraphBundle.load_entities(graph_dir)
+        results = entities.link(list(mentions), top_k=top_k, threshold=threshold)
     for r in results:
         if as_json:
             echo_json(

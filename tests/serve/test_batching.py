@@ -97,7 +97,8 @@ def test_links_of_one_batch_run_as_one_library_call(serve, client, sample_dir, m
     service, app = serve({"kg": sample_dir}, max_wait_ms=50)
     entities = service.stores["kg"].snapshot.bundle.entities
     calls, link = [], entities.link
-    monkeypatch.setattr(entities, "link", lambda mentions, *a: calls.append(list(mentions)) or link(mentions, *a))
+    counted = lambda mentions, *a: calls.append(list(mentions)) or link(mentions, *a)  # noqa: E731
+    monkeypatch.setattr(entities, "link", counted)
     bodies = [{"mentions": [w, "Africa"], "top_k": 3} for w in WORDS[:6]]
 
     async def go():
