@@ -14,8 +14,9 @@ Recall@k is the fraction of gold passages (documents, on a chunked graph) in the
 averaged over questions; latencies are per question, end to end (question encoding and
 linking included).
 
-Usage: ``python benchmarks/bench_retrieval.py [--graph graphs/musique] [--questions Q]``
-(the MuSiQue graph is built from HippoRAG's OpenIE if absent).
+Usage: ``python benchmarks/bench_retrieval.py [--graph graphs/musique] [--questions Q] [--plot R.png]``
+(the MuSiQue graph is built from HippoRAG's OpenIE if absent; ``--plot`` also draws
+Recall@2/@5 and latency per variant, ``kglink[plot]``).
 """
 
 from __future__ import annotations
@@ -67,11 +68,28 @@ def row(name: str, questions, fetch, keys) -> dict:
     return out
 
 
+def plot(report: dict, path: str):
+    """Recall@2/@5 and median / p95 latency per variant, one row of points each."""
+    from kglink.plots import table_figure
+
+    panels = {
+        "passage recall": ["recall@2", "recall@5"],
+        "ms per question": ["latency_ms_median", "latency_ms_p95"],
+    }
+    title = f"{report['questions']} questions, {report['model']}, threshold {report['synonym_threshold']}"
+    return table_figure(report["table"], "variant", panels, path, title=title)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--graph", type=Path, default=Path("graphs/musique"))
     parser.add_argument("--questions", type=Path, default=QUESTIONS)
+    parser.add_argument("--plot", default=None, help="Also draw the table to this PNG (kglink[plot]).")
     args = parser.parse_args()
+    if args.plot:
+        from kglink.plots import require_matplotlib
+
+        require_matplotlib()
     if not args.questions.is_file():
         sys.exit(f"{args.questions} not found; this benchmark needs ../shared/data")
     build_if_missing(args.graph)
@@ -103,6 +121,8 @@ def main() -> None:
         "ppr": ppr_latency(args.graph, 100, 0),
     }
     print(json.dumps(report, indent=1))
+    if args.plot:
+        plot(report, args.plot)
 
 
 if __name__ == "__main__":

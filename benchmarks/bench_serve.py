@@ -2,13 +2,14 @@
 
 Prints one JSON object. Every loop is bounded in requests and in seconds::
 
-    python benchmarks/bench_serve.py --graph graphs/sample-kg [--seconds 8] [--mixed-seconds 60]
+    python benchmarks/bench_serve.py --graph graphs/sample-kg [--seconds 8] [--mixed-seconds 60] [--plot P]
 
 Two servers are started in turn on free loopback ports (``--batching`` and ``--no-batching``);
 at 1, 8 and 32 concurrent clients each sends single-mention /link requests for
 ``--seconds``. Then, against the batching server, readers (/link, /synonyms) run beside one
 writer adding new names for ``--mixed-seconds``; afterwards the folder is loaded and every
-write answered 200 must be in it (``lost_writes``).
+write answered 200 must be in it (``lost_writes``). ``--plot FILE.png`` also draws throughput
+and p99 latency against clients, batching on and off (``kglink[plot]``).
 """
 
 from __future__ import annotations
@@ -146,12 +147,36 @@ def mixed(url: str, seconds: float, readers: int = 8) -> tuple[dict, list[str]]:
     return {"seconds": seconds, "readers": readers, **counts}, acked
 
 
+def plot(report: dict, path: str):
+    """Requests/s and p99 latency against clients, one line per batching setting."""
+    from kglink.plots import table_figure
+
+    rows: dict[int, dict] = {}
+    for setting, runs in report["link"].items():
+        for run in runs:
+            row = rows.setdefault(run["clients"], {"clients": run["clients"]})
+            row[f"batching {setting}: requests/s"] = run["rps"]
+            row[f"batching {setting}: p99 ms"] = run["p99_ms"]
+    panels = {
+        "requests/s": [f"batching {s}: requests/s" for s in report["link"]],
+        "p99 latency (ms)": [f"batching {s}: p99 ms" for s in report["link"]],
+    }
+    table = sorted(rows.values(), key=lambda r: r["clients"])
+    title = f"kglink serve /link on {report['graph']} ({report['cpus']} CPUs)"
+    return table_figure(table, "clients", panels, path, logx=True, title=title)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--graph", default="graphs/sample-kg")
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--mixed-seconds", type=float, default=60.0)
+    parser.add_argument("--plot", default=None, help="Also draw the /link table to this PNG (kglink[plot]).")
     args = parser.parse_args()
+    if args.plot:
+        from kglink.plots import require_matplotlib
+
+        require_matplotlib()
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     folder = work / "g"
     shutil.copytree(args.graph, folder)  # the mixed load writes: never into the given folder
@@ -182,6 +207,8 @@ def main() -> None:
     out["speedup_32_clients"] = round(on / off, 2) if off else None
     shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(out, indent=1))
+    if args.plot:
+        plot(out, args.plot)
 
 
 if __name__ == "__main__":

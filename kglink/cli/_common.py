@@ -17,6 +17,25 @@ def echo_json(obj: object) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False))
 
 
+def plot_target(path: str | None, *folders: str | None) -> str | None:
+    """Check ``--plot PATH`` before any work: matplotlib is there, and PATH is outside ``folders``.
+
+    A PNG inside a graph or model folder would be a foreign file there, which kglink then
+    refuses to replace on the next save.
+    """
+    if path is None:
+        return None
+    from pathlib import Path
+
+    from kglink.plots import require_matplotlib
+
+    require_matplotlib()
+    for folder in folders:
+        if folder and Path(folder).is_dir() and Path(folder).resolve() in Path(path).resolve().parents:
+            raise click.UsageError(f"--plot {path} is inside {folder}; write the plot elsewhere")
+    return path
+
+
 def load_bundle(graph_dir: str, show_progress: bool = True):
     from kglink.bundle import GraphBundle
 

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import click
 
-from kglink.cli._common import echo_json, load_bundle, main
+from kglink.cli._common import echo_json, load_bundle, main, plot_target
 
 MODES = ("graph", "dense", "bm25")
 MODE_HELP = "graph: linked entities and PageRank; dense: MaxSim alone; bm25: BM25 (kglink[bm25])."
 SEEDS = ("ngrams", "facts", "both")
 SEEDS_HELP = "Graph seeds from linked question spans, from matching facts (a graph built --facts), or both."
 DENSE_FIRST_HELP = "graph: the dense index's best N passages lead the ranking (0: the walk alone)."
+DEPTH = 20  # passages retrieved per question, so that 5 documents remain when several are chunks of one
 
 
 def _fetch(retriever, mode: str):
@@ -92,7 +93,15 @@ def retrieve(graph_dir, question, top_k, mode, seeds, dense_first, as_json, **re
     type=click.Path(exists=True, dir_okay=False),
     help="MuSiQue-format JSON: gold passages are paragraphs with is_supporting.",
 )
-@click.option("--mode", default="graph", show_default=True, type=click.Choice(MODES), help=MODE_HELP)
+@click.option(
+    "--mode",
+    "modes",
+    default=("graph",),
+    multiple=True,
+    show_default=True,
+    type=click.Choice(MODES),
+    help=MODE_HELP + " Repeat to compare modes.",
+)
 @click.option("--seeds", default="ngrams", show_default=True, type=click.Choice(SEEDS), help=SEEDS_HELP)
 @click.option("--no-synonyms", is_flag=True, help="Walk the graph without its synonym edges.")
 @click.option("--scoring", default="v2", show_default=True, type=click.Choice(["v1", "v2"]))
@@ -105,22 +114,30 @@ def retrieve(graph_dir, question, top_k, mode, seeds, dense_first, as_json, **re
 )
 @click.option("--dense-first", default=1, show_default=True, type=click.IntRange(0), help=DENSE_FIRST_HELP)
 @recognition_options
+@click.option(
+    "--plot",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help=f"Also draw recall@1..{DEPTH} of every mode to this PNG (kglink[plot]).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per question, then the summary.")
 def evaluate_cmd(
     graph_dir,
     questions,
-    mode,
+    modes,
     seeds,
     no_synonyms,
     scoring,
     passage_node_weight,
     dense_first,
+    plot,
     as_json,
     **recognition,
 ) -> None:
-    """Passage Recall@2 and Recall@5 on MuSiQue-format questions."""
-    from kglink.retrieval.evaluate import evaluate, load_questions, passage_keys, summarize
+    """Passage Recall@2 and Recall@5 on MuSiQue-format questions (each mode's lines, then its summary)."""
+    from kglink.retrieval.evaluate import load_questions, passage_keys, recall_curve, summarize
 
+    plot = plot_target(plot, graph_dir)
     options = {
         "use_synonyms": not no_synonyms,
         "scoring": scoring,
@@ -128,24 +145,47 @@ def evaluate_cmd(
         "dense_first": dense_first,
     }
     retriever = _retriever(graph_dir, recognition, seeds=seeds, **options)
-    fetch = _fetch(retriever, mode)
-    results = []
     graph = retriever.bundle.graph
-    # 20 passages, so that 5 documents remain when several are chunks of one document
-    ranked = lambda q: [h.passage_id for h in fetch(q, 20)]  # noqa: E731
-    for result in evaluate(load_questions(questions, graph), ranked, passage_keys(graph)):
+    golds, keys = load_questions(questions, graph), passage_keys(graph)
+    curves = {}
+    for mode in dict.fromkeys(modes):
+        results, rankings = _evaluate_mode(_fetch(retriever, mode), golds, keys, as_json)
+        summary = {"mode": mode, "seeds": seeds, "synonyms": not no_synonyms, "scoring": scoring}
+        summary.update(passage_node_weight=passage_node_weight, dense_first=dense_first)
+        summary.update(summarize(results))
+        if as_json:
+            echo_json(summary)
+        else:
+            click.echo(
+                " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items())
+            )
+        label = f"graph ({seeds} seeds{', no synonyms' if no_synonyms else ''})" if mode == "graph" else mode
+        curves[label] = recall_curve(zip((r.gold for r in results), rankings), DEPTH)
+    if plot:
+        from kglink.plots import recall_figure
+
+        title = f"{Path(questions).name} on {Path(graph_dir).name}: {len(golds)} questions"
+        recall_figure(curves, plot, title=title)
+        if not as_json:
+            click.echo(f"wrote {plot}")
+
+
+def _evaluate_mode(fetch, golds, keys, as_json: bool) -> tuple[list, list[tuple[str, ...]]]:
+    """Each question's result (echoed with ``--json``) and its ranking of up to DEPTH documents."""
+    from kglink.retrieval.evaluate import evaluate, ranked_keys
+
+    results, rankings = [], []
+
+    def ranked(question: str) -> list[str]:
+        ids = [h.passage_id for h in fetch(question, DEPTH)]
+        rankings.append(ranked_keys(ids, keys))
+        return ids
+
+    for result in evaluate(golds, ranked, keys):
         results.append(result)
         if as_json:
             echo_json(asdict(result))
-    summary = {"mode": mode, "seeds": seeds, "synonyms": not no_synonyms, "scoring": scoring}
-    summary.update(passage_node_weight=passage_node_weight, dense_first=dense_first)
-    summary.update(summarize(results))
-    if as_json:
-        echo_json(summary)
-    else:
-        click.echo(
-            " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items())
-        )
+    return results, rankings
 
 
 @main.command()

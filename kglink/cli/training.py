@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 
 import click
 
-from kglink.cli._common import echo_json, main
+from kglink.cli._common import echo_json, main, plot_target
 
 FILES = click.Path(exists=True, dir_okay=False)
 SHARE = click.FloatRange(0, 1, max_open=True)
@@ -131,13 +132,20 @@ def train(
 @click.option(
     "--baselines/--no-baselines", default=True, show_default=True, help="Also TF-IDF and untrained."
 )
+@click.option(
+    "--plot",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Also draw each scorer's P/R/F1 against the threshold to this PNG (kglink[plot]).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per scorer, sweeps included.")
-def eval_synonyms(pubtator, groups, model, baselines, as_json):
+def eval_synonyms(pubtator, groups, model, baselines, plot, as_json):
     """Pairwise synonymy P/R/F1 and linking acc@1/acc@5 on gold concept groups."""
     from kglink.encoder.model import LateInteractionModel
     from kglink.errors import InputError
     from kglink.synonymy.evaluate import MaxSimScorer, TfidfScorer, linking_report, pairwise_report
 
+    plot = plot_target(plot, model)
     data = _groups(pubtator, groups)
     if data is None:
         raise InputError("give gold synonyms: --pubtator or --groups")
@@ -148,12 +156,21 @@ def eval_synonyms(pubtator, groups, model, baselines, as_json):
             untrained = LateInteractionModel.from_pretrained(None, show_progress=False)
             scorers.append(("untrained (embedded default)", MaxSimScorer(untrained), 0.8))
         scorers.append(("char-trigram TF-IDF", TfidfScorer(), None))
+    drawn = []
     for name, scorer, default in scorers:
         pairwise, linking = pairwise_report(scorer, data, default), linking_report(scorer, data)
+        drawn.append((name, pairwise.sweep, default))
         if as_json:
             echo_json({"scorer": name, "pairwise": asdict(pairwise), "linking": asdict(linking)})
         else:
             click.echo(_summary_line(name, pairwise, linking))
+    if plot:
+        from kglink.plots import threshold_figure
+
+        sets = ", ".join(Path(p).name for p in pubtator + groups)
+        threshold_figure(drawn, plot, title=f"synonym pairs of {sets}: precision, recall, F1")
+        if not as_json:
+            click.echo(f"wrote {plot}")
 
 
 def _summary_line(name, pairwise, linking) -> str:

@@ -10,7 +10,7 @@ offsets, are exactly its text, and it counts as retrieved when any of its chunks
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from kglink.artifacts import read_json
@@ -97,11 +97,32 @@ def evaluate(
         start = time.perf_counter()
         ranked = tuple(retrieve(question))
         seconds = time.perf_counter() - start
-        if keys is not None:
-            ranked = tuple(dict.fromkeys(keys.get(pid, pid) for pid in ranked))
+        ranked = ranked_keys(ranked, keys)
         yield QuestionResult(
             qid, question, gold, ranked[:5], recall(gold, ranked, 2), recall(gold, ranked, 5), seconds
         )
+
+
+def ranked_keys(ranked: Sequence[str], keys: dict[str, str] | None) -> tuple[str, ...]:
+    """``ranked`` passage ids as what recall counts (:func:`passage_keys`), each at its first rank.
+
+    >>> ranked_keys(["p1", "p2", "p3"], {"p1": "doc:a", "p2": "doc:a"})
+    ('doc:a', 'p3')
+    """
+    if keys is None:
+        return tuple(ranked)
+    return tuple(dict.fromkeys(keys.get(pid, pid) for pid in ranked))
+
+
+def recall_curve(runs: Iterable[tuple[Sequence[str], Sequence[str]]], depth: int = 20) -> list[float]:
+    """Mean recall@k over ``(gold, ranked)`` pairs, for k = 1 .. ``depth``.
+
+    >>> recall_curve([(["a", "b"], ["a", "c", "b"]), (["d"], ["c", "d"])], depth=3)
+    [0.25, 0.75, 1.0]
+    """
+    runs = list(runs)
+    n = max(len(runs), 1)
+    return [sum(recall(gold, ranked, k) for gold, ranked in runs) / n for k in range(1, depth + 1)]
 
 
 def recall(gold: Sequence[str], ranked: Sequence[str], k: int) -> float:
