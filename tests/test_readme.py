@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -84,3 +85,20 @@ def test_readme_service_commands_run(tmp_path):
     assert '"added":["republic of zimbabwe","entity added by mistake"]' in out
     assert '"merged":["republic of zimbabwe"]' in out and '"removed":["entity added by mistake"]' in out
     assert '"state":"done"' in out and "event: done" in out and "kglink_request_seconds" in out
+
+
+def test_readme_explorer_exports_run(tmp_path):
+    """The Explorer section's export commands, on the graph `make demo` builds."""
+    [block] = _blocks("Service", "bash")[2:]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    (tmp_path / "graphs").mkdir()
+    (tmp_path / "graphs" / "sample").symlink_to(ROOT / "graphs" / "sample")
+    demo = "kglink build --openie graphs/sample/openie.json --corpus graphs/sample/corpus.json"
+    for script in (f"{demo} --out graphs/sample-kg --no-progress", "set -e\n" + block):
+        subprocess.run(["bash", "-c", script], check=True, cwd=tmp_path, env=env, capture_output=True)
+    picture = json.loads((tmp_path / "zimbabwe.json").read_text())
+    keys = {node["id"] for node in picture["nodes"]}
+    assert "e:zimbabwe" in keys and 1 < len(keys) <= 30
+    for page in ("zimbabwe.html", "apa.html"):
+        html = (tmp_path / page).read_text()
+        assert "cytoscape" in html and not re.search(r"<script[^>]+src=", html)  # inlined: opens offline

@@ -99,7 +99,7 @@ def _graph_info(service: Service, name: str) -> dict:
         "model": entities.model.name,
         "threshold": entities.threshold,
         "normalization": entities.normalization,
-        "stats": snap.bundle.graph.stats(),
+        "stats": snap.stats(),
         "passage_index": snap.bundle.passages is not None,
         "pending_writes": store.pending,
     }
