@@ -196,22 +196,87 @@ def maxsim_candidates(
 
     Returns ``(scores, doc_positions)``, both ``[n_queries, k]``, best first, padded
     with ``-inf`` / ``-1`` where a query has fewer than ``k`` candidates. Computed on the
-    CPU in the inputs' dtype (pass float32), with torch's matmul: numpy's BLAS threads
-    would spin against torch's and slow the encoder that runs next.
+    CPU in float32 by :func:`maxsim_gathered` (torch's matmul: numpy's BLAS threads
+    would spin against torch's and slow the encoder that runs next).
     """
     n_q = len(q_offsets) - 1
-    scores = np.full((n_q, k), -np.inf, dtype=np.float32)
-    positions = np.full((n_q, k), -1, dtype=np.int64)
-    lengths = np.diff(d_offsets)
-    for a in range(n_q):
-        cand = np.asarray(candidates[a], dtype=np.int64)
-        if not len(cand):
-            continue
-        starts = np.concatenate([[0], np.cumsum(lengths[cand])[:-1]])  # in the gathered rows
-        rows = np.repeat(d_offsets[cand] - starts, lengths[cand]) + np.arange(lengths[cand].sum())
-        query = torch.from_numpy(q_tokens[q_offsets[a] : q_offsets[a + 1]])
-        sim = (query @ torch.from_numpy(d_tokens[rows]).T).numpy()
-        raw = np.maximum.reduceat(sim, starts, axis=1).sum(axis=0)
-        top = np.argsort(-raw, kind="stable")[:k]
-        scores[a, : len(top)], positions[a, : len(top)] = raw[top], cand[top]
-    return scores, positions
+    width = max([len(c) for c in candidates] + [1])
+    cand = np.full((n_q, width), -1, dtype=np.int64)
+    for a, c in enumerate(candidates):
+        cand[a, : len(c)] = c
+    raw = maxsim_gathered(q_tokens, q_offsets, d_tokens, d_offsets, cand)
+    order = np.argsort(-raw, axis=1, kind="stable")[:, :k]
+    scores, positions = np.take_along_axis(raw, order, 1), np.take_along_axis(cand, order, 1)
+    positions[~np.isfinite(scores)] = -1
+    missing = k - scores.shape[1]
+    scores = np.pad(scores, ((0, 0), (0, missing)), constant_values=-np.inf)
+    return scores.astype(np.float32), np.pad(positions, ((0, 0), (0, missing)), constant_values=-1)
+
+
+def maxsim_gathered(
+    q_tokens: np.ndarray,
+    q_offsets: np.ndarray,
+    d_tokens: np.ndarray,
+    d_offsets: np.ndarray,
+    candidates: np.ndarray,
+    budget: int = DEFAULT_BUDGET,
+) -> np.ndarray:
+    """Raw MaxSim of query ``a`` against document ``candidates[a, j]``: ``[n_queries, C]`` float32.
+
+    ``candidates`` is ``[n_queries, C]``, ``-1`` where a query has fewer (scored ``-inf``).
+    Queries are taken in blocks, shortest first; each block's candidates are gathered
+    into one padded ``[block, C * doc_len, dim]`` tensor and scored by one batched
+    matmul, so a pair costs what it costs in the exhaustive blocks, not a Python step.
+    The similarity elements (and gathered document rows) held at once stay near ``budget``.
+
+    >>> q, d = pack([np.eye(2, dtype=np.float32)]), pack([np.eye(2, dtype=np.float32)[:1]] * 2)
+    >>> maxsim_gathered(*q, *d, np.array([[1, -1]])).tolist()
+    [[1.0, -inf]]
+    """
+    n_q, width = candidates.shape
+    out = np.full((n_q, width), -np.inf, dtype=np.float32)
+    if not n_q or not width or not (candidates >= 0).any():
+        return out
+    q_all = torch.from_numpy(np.ascontiguousarray(q_tokens, dtype=np.float32))
+    d_all = torch.from_numpy(np.ascontiguousarray(d_tokens, dtype=np.float32))
+    q_len, d_len = np.diff(q_offsets), np.diff(d_offsets)
+    valid = candidates >= 0
+    safe = np.where(valid, candidates, 0)
+    longest = np.where(valid, d_len[safe], 0).max(axis=1)  # each query's longest candidate
+    order = np.lexsort((longest, q_len))
+    dim = q_tokens.shape[1]
+    d_buf, sim_buf = torch.empty(0), torch.empty(0)  # reused: fresh large tensors page-fault (10x slower)
+    steps = np.arange(int(d_len.max()))
+    for block in _gather_blocks(q_len[order], longest[order], width, dim, budget):
+        block = order[block]
+        q = _padded(q_all, q_offsets, block, q_len, repeat=False)  # [b, Lq, dim]
+        flat = safe[block].reshape(-1)
+        ld = max(1, int(longest[block].max()))
+        rows = d_offsets[flat][:, None] + np.where(steps[:ld] < d_len[flat][:, None], steps[:ld], 0)
+        rows = torch.from_numpy(rows.reshape(-1))
+        if d_buf.numel() < rows.numel() * dim:
+            d_buf = torch.empty(rows.numel() * dim)
+        d = torch.index_select(d_all, 0, rows, out=d_buf[: rows.numel() * dim].view(-1, dim))
+        d = d.view(len(block), width * ld, dim)  # document tokens padded by their own first one
+        if sim_buf.numel() < len(block) * q.shape[1] * width * ld:
+            sim_buf = torch.empty(len(block) * q.shape[1] * width * ld)
+        sim = sim_buf[: len(block) * q.shape[1] * width * ld].view(len(block), q.shape[1], width * ld)
+        torch.bmm(q, d.transpose(1, 2), out=sim)
+        out[block] = sim.view(len(block), q.shape[1], width, ld).amax(dim=3).sum(dim=1).numpy()
+    out[~valid] = -np.inf
+    return out
+
+
+def _gather_blocks(
+    q_len: np.ndarray, d_len: np.ndarray, width: int, dim: int, budget: int
+) -> Iterator[slice]:
+    """Consecutive slices whose gathered rows plus similarities (``count x width x longest
+    document x (longest query + dim)`` elements) stay within ``budget``."""
+    start, n = 0, len(q_len)
+    while start < n:
+        ahead = slice(start, min(n, start + 4096))
+        longest_q, longest_d = np.maximum.accumulate(q_len[ahead]), np.maximum.accumulate(d_len[ahead])
+        cost = np.arange(1, len(longest_q) + 1) * width * np.maximum(longest_d, 1) * (longest_q + dim)
+        stop = start + max(1, int(np.searchsorted(cost, budget, side="right")))
+        yield slice(start, stop)
+        start = stop

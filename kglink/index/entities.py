@@ -8,7 +8,8 @@ HippoRAG-normalised name.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,9 @@ DEFAULT_THRESHOLD = 0.8  # HippoRAG's synonym threshold, for models without a ca
 # Narrower faiss search for links than for synonym pairs: on 1,827 MuSiQue question
 # n-grams it linked exactly as exhaustive search did (same top-1 for 99.8%).
 LINK_CANDIDATE_TOKENS, LINK_NPROBE = 32, 8
+CANDIDATES = 32  # pooled-vector candidates per name for synonym pairs, before any deepening
+Encode = Callable[[list[str]], tuple[list[np.ndarray], list[np.ndarray]]]  # names -> (queries, docs)
+MapBlocks = Callable[[Callable[[list[str]], list], list[str]], list]  # (search, query ids) -> triples
 
 
 class EntityIndex:
@@ -94,18 +98,20 @@ class EntityIndex:
     def __contains__(self, node_id: str) -> bool:
         return node_id in self._self
 
-    def add(self, names: Sequence[str], progress: bool | None = None) -> list[str]:
+    def add(
+        self, names: Sequence[str], progress: bool | None = None, encode: Encode | None = None
+    ) -> list[str]:
         """Add names not yet present (keyed by normalised form); returns the new node ids.
 
         ``progress`` shows or hides the encoding bar (``None``: as the model was loaded).
+        ``encode`` stands in for ``model.encode_both`` (an engine's, :mod:`kglink.engine`).
         """
         keys = self._keys(check_names(names, "name"), "name")
         new = list(dict.fromkeys(k for k in keys if k not in self._self))
         if not new:
             return []
-        self._check_lengths(new, is_query=False)
-        self._check_lengths(new, is_query=True)
-        queries, docs = self.model.encode_both(new, progress=progress)
+        self._check_lengths(new, (False, True))  # one tokenisation for both (it was one each)
+        queries, docs = self.model.encode_both(new, progress=progress) if encode is None else encode(new)
         self.docs.add(docs, new, new)
         self.docs.build_candidates()  # now, once: it is saved with the index
         self.queries.add(queries, new, new)
@@ -147,7 +153,7 @@ class EntityIndex:
         if not mentions:
             return []
         keys = self._keys(mentions, "mention")
-        self._check_lengths(keys, is_query=True)
+        self._check_lengths(keys, (True,))
         if self.normalization == "mean":
             queries, m_docs = self.model.encode_query(keys), None
         else:
@@ -167,6 +173,7 @@ class EntityIndex:
         min_alnum_chars: int = 3,
         nodes: Sequence[str] | None = None,
         both_ways: bool = True,
+        map_blocks: MapBlocks | None = None,
     ) -> list[SynonymPair]:
         """HippoRAG's synonymy recipe over the nodes, or only the pairs touching ``nodes``.
 
@@ -182,6 +189,11 @@ class EntityIndex:
         scores 0.88 one way and 0.6 the other). Without it a pair keeps its higher
         direction, as HippoRAG does. (On 1,000 2Wiki questions this turned the synonym
         edges' worth from -0.015 R@5 to +0.002: ``benchmarks/bench_retrieval.py``.)
+
+        ``map_blocks(search, query_ids)`` runs the neighbour search (a picklable function of
+        a list of query ids, carrying this index) over blocks of ids and returns the found
+        ``(a, b, score)`` triples, e.g. in Ray actors (:mod:`kglink.engine`); the default
+        is one call in this process.
         """
         threshold = self.threshold if threshold is None else check_threshold(threshold)
         max_neighbors = check_count(max_neighbors, "max_neighbors")
@@ -189,16 +201,20 @@ class EntityIndex:
         nodes = None if nodes is None else check_names(nodes, "node id")
         eligible = {i for i in self._self if alnum_count(i) >= min_alnum_chars}
         self.pairs_scored = 0
+        run = map_blocks or (lambda search, ids: search(ids))
+        search = partial(
+            self._neighbor_pairs, threshold=threshold, max_neighbors=max_neighbors, eligible=eligible
+        )
         if nodes is None:
-            found = self._neighbor_pairs(sorted(eligible), self.docs, threshold, max_neighbors, eligible)
+            found = run(partial(search, target=self.docs), sorted(eligible))
         else:
             new = [n for n in dict.fromkeys(nodes) if n in eligible]
             old = sorted(eligible.difference(new))
-            found = self._neighbor_pairs(new, self.docs, threshold, max_neighbors, eligible)
+            found = run(partial(search, target=self.docs), new)
             if new and old:
                 sub = LateInteractionIndex()
                 sub.add([self.docs.embedding(n) for n in new], new, new)
-                found += self._neighbor_pairs(old, sub, threshold, max_neighbors, eligible)
+                found += run(partial(search, target=sub), old)
         best: dict[tuple[str, str], float] = {}
         for a, b, score in found:
             key = (a, b) if a < b else (b, a)
@@ -231,8 +247,10 @@ class EntityIndex:
         before = target.scored_pairs
         exhaustive = len(target) <= self.exhaustive_below
         skipped = len(target) - sum(t in eligible for t in target.ids)  # may take top slots
-        if target is self.docs:
-            raw, pos = target.search_arrays(queries, max_neighbors + 1 + skipped, exhaustive=exhaustive)
+        if target is self.docs and not exhaustive:
+            raw, pos = self._candidate_scores(query_ids, queries, threshold, eligible)
+        elif target is self.docs:
+            raw, pos = target.search_arrays(queries, max_neighbors + 1 + skipped, exhaustive=True)
         else:  # every old name against the few new ones (see synonym_pairs)
             rows = np.array([self.queries.position(i) for i in query_ids], dtype=np.int64)
             raw, pos = target.search_index(self.queries, rows, max_neighbors + 1 + skipped)
@@ -254,6 +272,47 @@ class EntityIndex:
                 taken += 1
         return out
 
+    def _candidate_scores(
+        self, query_ids: list[str], queries: list[np.ndarray], threshold: float, eligible: set[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Raw MaxSim of each query against its pooled-vector candidates, best first, ``-1`` padded.
+
+        Each name takes its :data:`CANDIDATES` nearest names by pooled-vector cosine
+        (itself and ineligible names left out) and scores them exactly. A name whose
+        deepest candidate reaching ``threshold`` lies in the lower half of its list may
+        have more further down, so it is searched again 4x as deep, until the lower half
+        holds none (or every name is a candidate). The rule depends only on where the
+        name's own neighbours fall, not on the corpus or on ``max_neighbors``.
+        """
+        docs = self.docs
+        rows = np.array([docs.position(i) for i in query_ids], dtype=np.int64)
+        usable = np.array([t in eligible for t in docs.ids] + [False])  # [-1] -> False
+        q_self = np.array([self._self[i] for i in query_ids])
+        q_docs = [docs.embedding(i) for i in query_ids] if self.normalization == "symmetric" else None
+        results: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0), np.zeros(0, np.int64))] * len(rows)
+        pending, depth = np.arange(len(rows)), CANDIDATES
+        while len(pending):
+            cand = docs.pooled_neighbors(rows[pending], depth + 1)
+            cand[(cand == rows[pending, None]) | ~usable[cand]] = -1
+            sub = [queries[a] for a in pending]
+            raw = docs.score_candidates(*pack(sub), cand)
+            picked = [q_docs[a] for a in pending] if q_docs is not None else None
+            scores = self._normalize(raw, cand, docs, sub, q_self[pending], picked)
+            hit = (scores >= threshold) & (cand >= 0)
+            deepest = np.where(hit.any(axis=1), hit.shape[1] - 1 - np.argmax(hit[:, ::-1], axis=1), -1)
+            done = (deepest < cand.shape[1] // 2) | (cand.shape[1] >= len(docs))
+            for a, r, c in zip(pending[done], raw[done], cand[done]):
+                order = np.argsort(-r, kind="stable")
+                results[a] = (r[order], c[order])
+            pending, depth = pending[~done], depth * 4
+        width = max(len(c) for _, c in results)
+        raw_out = np.full((len(rows), width), -np.inf, dtype=np.float32)
+        pos_out = np.full((len(rows), width), -1, dtype=np.int64)
+        for a, (r, c) in enumerate(results):
+            raw_out[a, : len(r)], pos_out[a, : len(c)] = r, c
+        pos_out[~np.isfinite(raw_out)] = -1
+        return raw_out, pos_out
+
     def _normalize(
         self,
         raw: np.ndarray,
@@ -270,10 +329,11 @@ class EntityIndex:
         if self.normalization == "self":
             return forward
         backward = np.zeros_like(forward)
-        for i, row in enumerate(pos):
-            ids = [target.id_at(p) for p in row if p >= 0]
-            rev = _pairwise_maxsim([self.queries.embedding(t) for t in ids], [q_docs[i]] * len(ids))
-            backward[i, : len(ids)] = rev / np.maximum([self._self[t] for t in ids], 1e-6)
+        rows, cols = np.nonzero(pos >= 0)
+        if len(rows):  # each found text as the query, against the query's own document encoding
+            ids = [target.id_at(p) for p in pos[rows, cols]]
+            rev = _pairwise_maxsim([self.queries.embedding(t) for t in ids], [q_docs[i] for i in rows])
+            backward[rows, cols] = rev / np.maximum([self._self[t] for t in ids], 1e-6)
         return np.where(pos >= 0, (forward + np.clip(backward, 0.0, 1.0)) / 2, -np.inf)
 
     def _link_result(
@@ -291,14 +351,20 @@ class EntityIndex:
                 raise InputError(f"{what} #{i} {names[i]!r} has no letters or digits; drop it")
         return keys
 
-    def _check_lengths(self, keys: list[str], is_query: bool) -> None:
-        limit = self.model.max_length(is_query)
-        for i, n in enumerate(self.model.token_lengths(keys, is_query)):
-            if n > limit:
-                kind = "query" if is_query else "document"
+    def _check_lengths(self, keys: list[str], sides: tuple[bool, ...]) -> None:
+        """Raise if a key is over the model's length on any side (True: query), tokenising once."""
+        lengths = np.array(self.model.token_lengths(keys, sides[0]))
+        base = self.model.token_lengths(["a"], sides[0])[0]
+        for is_query in sides:  # the sides differ only by a marker: shift by the difference
+            shift = self.model.token_lengths(["a"], is_query)[0] - base
+            limit = self.model.max_length(is_query)
+            over = np.nonzero(lengths + shift > limit)[0]
+            if len(over):
+                i, kind = int(over[0]), "query" if is_query else "document"
                 raise InputError(
-                    f"{keys[i][:60]!r} is {n} tokens long, over the model's {kind} length of {limit}; "
-                    "shorten the name (entity names are short) or load the model with a larger length"
+                    f"{keys[i][:60]!r} is {lengths[i] + shift} tokens long, over the model's {kind} length "
+                    f"of {limit}; shorten the name (entity names are short) or load the model with a larger "
+                    "length"
                 )
 
     def save(self, folder: str | Path) -> None:

@@ -26,13 +26,18 @@ from kglink.artifacts import (
 )
 from kglink.checks import check_count, check_strings
 from kglink.errors import ArtifactError, IndexMismatchError, InputError
-from kglink.scores import maxsim_candidates, maxsim_topk, pack
+from kglink.scores import maxsim_candidates, maxsim_gathered, maxsim_topk, pack
 
 logger = logging.getLogger(__name__)
 
 SMALL_SEARCH = 256  # query tokens below which faiss searches on one thread
 _SETTINGS = ("candidate_tokens", "approximate_above", "nprobe", "exhaustive_below")
 IVF_FILES = ("ivf_centroids.npy", "ivf_lists.npy")  # a trained IVF, saved so no process trains it again
+# Pooled-vector neighbours: exact (faiss flat) up to this many texts, IVF above. Measured on
+# 2 cores: flat search of n x n x 384 costs ~n^2 / 1.3e8 s (2 s at 16k names, 75 s at 100k),
+# the IVF (nlist = 4 sqrt(n), 10 k-means iterations) ~8 s at 100k; see benchmarks/bench_scale.py.
+POOLED_EXACT_BELOW = 40_000
+POOLED_NPROBE = 24
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,7 @@ class LateInteractionIndex:
         self._pos: dict[str, int] = {}
         self._faiss = None
         self._ivf: tuple[np.ndarray, np.ndarray] | None = None  # IVF centroids, each token's list
+        self._pooled = None  # (pooled vectors, their faiss index), built on first use
         self.scored_pairs = 0  # exact (query, text) MaxSim scores computed so far
 
     def __len__(self) -> int:
@@ -139,6 +145,7 @@ class LateInteractionIndex:
         self._pos.update((doc_id, len(self._ids) + i) for i, doc_id in enumerate(ids))
         self._ids += ids
         self._texts += list(texts)
+        self._pooled = None
         self._extend_faiss(rounded, base)
 
     def remove(self, ids: Sequence[str]) -> None:
@@ -154,7 +161,7 @@ class LateInteractionIndex:
         self._ids = [self._ids[i] for i in keep]
         self._texts = [self._texts[i] for i in keep]
         self._pos = {doc_id: i for i, doc_id in enumerate(self._ids)}
-        self._faiss = None
+        self._faiss, self._pooled = None, None
         if self._ivf is not None:  # the trained lists stay; the removed tokens leave them
             self._ivf = (self._ivf[0], self._ivf[1][np.asarray(rows, dtype=np.int64)])
 
@@ -252,6 +259,65 @@ class LateInteractionIndex:
         owner = np.searchsorted(self._offsets, hits, side="right") - 1
         owner[hits < 0] = -1
         return [np.unique(owner[a:b][owner[a:b] >= 0]) for a, b in zip(q_offsets[:-1], q_offsets[1:])]
+
+    def score_candidates(
+        self, q_tokens: np.ndarray, q_offsets: np.ndarray, candidates: np.ndarray
+    ) -> np.ndarray:
+        """Raw MaxSim of packed query ``a`` against text ``candidates[a, j]`` (``-1``: ``-inf``)."""
+        self.scored_pairs += int((candidates >= 0).sum())
+        return maxsim_gathered(q_tokens, q_offsets, self._tokens, self._offsets, candidates)
+
+    def pooled_vectors(self) -> np.ndarray:
+        """Each text's mean token vector, L2-normalised: ``[n_texts, dim]`` float32.
+
+        >>> index = LateInteractionIndex()
+        >>> index.add([np.array([[1.0, 0.0], [0.0, 1.0]])], ["ab"])
+        >>> index.pooled_vectors().round(3).tolist()
+        [[0.707, 0.707]]
+        """
+        return self._pooled_index()[0]
+
+    def pooled_neighbors(self, positions: np.ndarray, k: int) -> np.ndarray:
+        """The ``k`` texts nearest each text at ``positions`` by pooled-vector cosine, nearest first.
+
+        ``[len(positions), k]`` positions, ``-1`` where there are fewer. Exact (faiss flat)
+        up to :data:`POOLED_EXACT_BELOW` texts, an IVF (:data:`POOLED_NPROBE` lists) above.
+        """
+        vectors, index = self._pooled_index()
+        k = min(k, len(self._ids))
+        if not len(positions):
+            return np.zeros((0, k), dtype=np.int64)
+        with _faiss_threads(None):
+            _, hits = index.search(np.ascontiguousarray(vectors[positions]), k)
+        return hits.astype(np.int64)
+
+    def _pooled_index(self):
+        """The pooled vectors and a faiss index over them (cached until the texts change)."""
+        import faiss
+
+        if self._pooled is None:
+            lengths = np.diff(self._offsets)
+            sums = np.add.reduceat(self._tokens, self._offsets[:-1], axis=0) if len(lengths) else self._tokens
+            vectors = np.ascontiguousarray(
+                sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+            )
+            vectors = vectors.astype(np.float32)
+            if len(vectors) < POOLED_EXACT_BELOW:
+                index = faiss.IndexFlatIP(vectors.shape[1])
+            else:
+                nlist = _nlist(len(vectors))
+                index = faiss.IndexIVFFlat(
+                    faiss.IndexFlatIP(vectors.shape[1]), vectors.shape[1], nlist, faiss.METRIC_INNER_PRODUCT
+                )
+                index.cp.niter = 10
+                sample = np.random.default_rng(0).choice(
+                    len(vectors), min(len(vectors), 64 * nlist), replace=False
+                )
+                index.train(vectors[np.sort(sample)])
+                index.nprobe = POOLED_NPROBE
+            index.add(vectors)
+            self._pooled = (vectors, index)
+        return self._pooled
 
     def build_candidates(self) -> None:
         """Build the faiss candidate index now, if searches use one (over ``exhaustive_below`` texts).
