@@ -83,6 +83,7 @@ def _printable(text: str) -> str:
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 def main(verbose: bool) -> None:
     """kglink: entity linking and KG synonymy with late interaction (ColBERT MaxSim)."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # also for libraries that set their own level (bm25s: DEBUG)
+        handler.setLevel(level)
