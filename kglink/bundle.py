@@ -24,6 +24,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -41,7 +42,8 @@ from kglink.corpus import (
     write_extractions,
 )
 from kglink.encoder import LateInteractionModel
-from kglink.errors import ArtifactError
+from kglink.engine import ENGINES, RayEngine
+from kglink.errors import ArtifactError, InputError
 from kglink.graph import ENTITY_PREFIX, KnowledgeGraph
 from kglink.graph.curation import SynonymDecisions
 from kglink.graph.edits import entity_keys
@@ -246,6 +248,7 @@ def build_graph(
     device: str | None = None,
     passages: bool = True,
     facts: bool = False,
+    engine: str | RayEngine = "local",
 ) -> GraphBundle:
     """Build a graph from HippoRAG OpenIE JSON (and its corpus) with synonym edges.
 
@@ -254,8 +257,12 @@ def build_graph(
     (``corpus`` then does not apply). ``model`` is a loaded model, a checkpoint path /
     hub id, or ``None`` for the embedded default. Synonym pairs follow
     :meth:`EntityIndex.synonym_pairs`. With ``passages`` the passages are also encoded
-    for dense retrieval, with ``facts`` the triples for fact seeds.
+    for dense retrieval, with ``facts`` the triples for fact seeds. ``engine="ray"`` (or a
+    :class:`~kglink.engine.RayEngine` for a given cluster) encodes the entity names and
+    searches their synonyms on Ray (:mod:`kglink.engine`): the same graph, bit for bit.
     """
+    if engine not in ENGINES and not isinstance(engine, RayEngine):
+        raise InputError(f"engine must be one of {ENGINES} or a RayEngine, got {engine!r}")
     timings: dict[str, float] = {}
     start = time.perf_counter()
     data = openie if isinstance(openie, OpenIEData) else load_openie(openie, corpus)
@@ -265,13 +272,17 @@ def build_graph(
     if not isinstance(model, LateInteractionModel):
         model = LateInteractionModel.from_pretrained(model, device=device)
     entities = EntityIndex(model, normalization=normalization, threshold=threshold)
-    start = time.perf_counter()
-    entities.add(graph.entity_names())
-    timings["encode_s"] = time.perf_counter() - start
-    start = time.perf_counter()
-    pairs = entities.synonym_pairs(threshold, max_neighbors, min_alnum_chars)
-    graph.add_synonyms(pairs)
-    timings["synonyms_s"] = time.perf_counter() - start
+    cluster = RayEngine(show_progress=model.show_progress) if engine == "ray" else engine
+    cluster = cluster if isinstance(cluster, RayEngine) else None
+    with cluster or nullcontext():
+        start = time.perf_counter()
+        entities.add(graph.entity_names(), encode=cluster.encoder(model) if cluster else None)
+        timings["encode_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        mapper = cluster.map_blocks if cluster else None
+        pairs = entities.synonym_pairs(threshold, max_neighbors, min_alnum_chars, map_blocks=mapper)
+        graph.add_synonyms(pairs)
+        timings["synonyms_s"] = time.perf_counter() - start
     logger.info("built %r with %d synonym pairs", graph, len(pairs))
     passage_index = None
     if passages:
@@ -337,6 +348,7 @@ def build_graph_from_corpus(
     device: str | None = None,
     passages: bool = True,
     facts: bool = False,
+    engine: str | RayEngine = "local",
 ) -> GraphBundle:
     """Build a graph from a raw corpus with ``extractor``.
 
@@ -357,7 +369,13 @@ def build_graph_from_corpus(
     data = extract_passages(docs, extractor, *(reuse or (None, "")))
     extract_s = time.perf_counter() - start
     bundle = build_graph(
-        data, model=model, threshold=threshold, normalization=normalization, passages=passages, facts=facts
+        data,
+        model=model,
+        threshold=threshold,
+        normalization=normalization,
+        passages=passages,
+        facts=facts,
+        engine=engine,
     )
     bundle.extractor = extractor.name
     bundle.timings = {"chunk_s": chunk_s, "extract_s": extract_s, **bundle.timings}

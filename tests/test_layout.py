@@ -63,6 +63,7 @@ def test_heavy_dependencies_are_imported_in_one_place_each():
     assert _importers("faiss") == {"kglink.index.tokens"}
     assert _importers("bm25s") == {"kglink.retrieval.bm25"}
     assert _importers("matplotlib") == {"kglink.plots"}
+    assert _importers("ray") == {"kglink.engine.ray"}
     assert _importers("transformers") == {"kglink.encoder.checkpoint", "kglink.rag.generators"}
     graph_folder = {"kglink.graph.knowledge_graph", "kglink.graph.export", "kglink.graph.subgraph"}
     assert _importers("networkx") <= graph_folder | {"kglink.ppr"}

@@ -64,6 +64,18 @@ EXTRACTORS = ("spacy", "llm", "openie-file")
 )
 @click.option("--device", default=None, help="cpu, cuda, cuda:N (default: cuda if available).")
 @click.option(
+    "--engine",
+    default="local",
+    show_default=True,
+    type=click.Choice(["local", "ray"]),
+    help="Where entity encoding and synonym search run: here, or in Ray actors (kglink[ray]); same graph.",
+)
+@click.option(
+    "--ray-address",
+    default=None,
+    help="With --engine ray: the cluster to join (auto, ray://host:10001); default: a local one.",
+)
+@click.option(
     "--passages/--no-passages",
     default=True,
     show_default=True,
@@ -99,6 +111,10 @@ def build(openie, corpus, out, extractor, chunk_tokens, update, progress, as_jso
     extractor = _check_sources(openie, corpus, extractor)
     _check_out(out, [openie, corpus])
     check_target(Path(out), "knowledge_graph")
+    if options["ray_address"] and options["engine"] != "ray":
+        raise click.UsageError("--ray-address needs --engine ray")
+    if update and options["engine"] != "local":
+        raise click.UsageError("--update runs in this process; drop --engine ray (it is for full builds)")
     with writer_lock(out):
         if update:
             _check_update(out, click.get_current_context(), options)
@@ -191,7 +207,12 @@ def _encoder(options: dict, progress: bool):
 def _graph_options(options: dict, progress: bool) -> dict:
     """The encoder and the graph settings that ``build_graph`` and its corpus twin take."""
     keys = ("threshold", "normalization", "passages", "facts")
-    return {"model": _encoder(options, progress), **{k: options[k] for k in keys}}
+    engine = options["engine"]
+    if engine == "ray":
+        from kglink.engine import RayEngine
+
+        engine = RayEngine(address=options["ray_address"], show_progress=progress)
+    return {"model": _encoder(options, progress), "engine": engine, **{k: options[k] for k in keys}}
 
 
 def _existing(out: str, progress: bool):
