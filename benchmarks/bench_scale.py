@@ -1,14 +1,15 @@
 """Synonymy at scale: building an entity index and its synonym pairs on 4k to 100k+ real names.
 
-Names, deduplicated by their normalised form, from four sources in this repository's
+Names, deduplicated by their normalised form, from three sources in this repository's
 reach: the MuSiQue OpenIE names (entities, triple subjects and objects), the
 PubTator mentions of NCBI-disease and BC5CDR, and spans of the 2Wiki corpus passages
 (deterministic, no spaCy: maximal runs of capitalised words, and word 2- and 3-grams
 that neither start nor end with a stopword). Each size is a prefix of one fixed-seed
 shuffle of all names and runs in its own process, so peak RSS (``ru_maxrss``, the
 whole process: model, torch, faiss) is that size's own. Prints one JSON line per size,
-then one with the fitted log-log exponents, the fp32 matmul ceiling and the recall of
-the candidate path on each source's names alone.
+then one with the fitted log-log exponents, the fp32 matmul ceiling and a run on the
+MuSiQue names alone. Recall is that of the candidate path's neighbours against exact
+scoring, for a fixed sample of up to 1,000 query names from each source in the set.
 
     python benchmarks/bench_scale.py --sizes 4000 8000 16000 --max-seconds 600
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import json
 import re
 import resource
@@ -89,6 +91,7 @@ def wiki_spans() -> list[str]:
     return names
 
 
+@functools.cache
 def sources() -> dict[str, list[str]]:
     """Each source's unique normalised names (with at least one letter or digit)."""
     from kglink.text import normalize_name
@@ -164,6 +167,7 @@ def run_one(names: list[str], exact_all: bool) -> dict:
     import torch
 
     from kglink import EntityIndex, LateInteractionModel
+    from kglink.index import tokens
 
     model = LateInteractionModel.from_pretrained(show_progress=False)
     entities = EntityIndex(model, exhaustive_below=0)
@@ -189,11 +193,24 @@ def run_one(names: list[str], exact_all: bool) -> dict:
         got = {(p.source, p.target) for p in pairs}
         row["recall_all_pairs"] = round(len(got & exact) / max(1, len(exact)), 4)
         row["exact_pairs"] = len(exact)
-    ids = list(entities.docs.ids)
-    sample = [ids[i] for i in np.random.default_rng(1).choice(len(ids), min(SAMPLE, len(ids)), replace=False)]
-    truth, found = directed(entities, sample, True), directed(entities, sample, False)
-    row["recall_sampled"] = round(len(truth & found) / max(1, len(truth)), 4)
-    row["sampled_neighbours"] = len(truth)
+    rng = np.random.default_rng(1)
+    truth_all, found_all = set(), set()
+    for kind, members in sources().items():  # a fixed sample of each source's names in this set
+        ids = [i for i in members if i in entities]
+        if not ids:
+            continue
+        sample = [ids[i] for i in rng.choice(len(ids), min(SAMPLE, len(ids)), replace=False)]
+        truth, found = directed(entities, sample, True), directed(entities, sample, False)
+        row[f"recall_sampled_{kind}"] = round(len(truth & found) / max(1, len(truth)), 4)
+        row[f"sampled_neighbours_{kind}"] = len(truth)
+        truth_all, found_all = truth_all | truth, found_all | found
+    row["recall_sampled"] = round(len(truth_all & found_all) / max(1, len(truth_all)), 4)
+    if len(entities) < tokens.POOLED_EXACT_BELOW:  # how the IVF used above it would do here
+        saved, tokens.POOLED_EXACT_BELOW = tokens.POOLED_EXACT_BELOW, 0
+        entities.docs._pooled = None
+        ivf = directed(entities, sorted({a for a, _ in truth_all}), False)
+        tokens.POOLED_EXACT_BELOW, entities.docs._pooled = saved, None
+        row["recall_sampled_if_ivf"] = round(len(truth_all & ivf) / max(1, len(truth_all)), 4)
     params = sum(p.numel() for p in model.modules().parameters())
     row["encode_gflops"] = round(2 * params * row["tokens"] / encode_s / 1e9, 1)  # ~2 x params per token
     row["peak_rss_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
@@ -213,7 +230,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=SIZES, help="name counts, or 'full'")
     parser.add_argument("--max-seconds", type=float, default=3600, help="start no size after this long")
-    parser.add_argument("--no-sources", action="store_true", help="skip the per-source recall rows")
+    parser.add_argument("--no-sources", action="store_true", help="skip the MuSiQue-names-alone run")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: run one size in this process
     args = parser.parse_args()
     if args.one:
@@ -245,12 +262,9 @@ def main() -> None:
         summary["encode_fraction_of_ceiling"] = round(
             rows[-1]["encode_gflops"] / summary["matmul_gflops_fp32"], 3
         )
-    if not args.no_sources:
-        for kind in ("musique", "pubtator", "2wiki"):
-            if time.perf_counter() - begin > args.max_seconds:
-                break
-            row = _child(f"{kind}:full" if kind != "2wiki" else f"{kind}:16000")
-            summary[f"source_{kind}"] = {k: row.get(k) for k in SOURCE_KEYS}
+    if not args.no_sources and time.perf_counter() - begin < args.max_seconds:
+        row = _child("musique:full")  # the MuSiQue names alone: the issue's 0.5x target
+        summary["musique_alone"] = {k: row.get(k) for k in SOURCE_KEYS}
     print(json.dumps(summary), flush=True)
 
 
