@@ -20,7 +20,7 @@ from kglink.encoder.model import LateInteractionModel
 from kglink.errors import IndexMismatchError, InputError
 from kglink.index.tokens import LateInteractionIndex, check_encoded_by
 from kglink.results import LinkResult, Match, SynonymPair
-from kglink.scores import maxsim_candidates, normalize_scores, pack
+from kglink.scores import maxsim_candidates, maxsim_gathered, normalize_scores, pack
 from kglink.text import alnum_count, normalize_name
 
 logger = logging.getLogger(__name__)
@@ -32,8 +32,10 @@ DEFAULT_THRESHOLD = 0.8  # HippoRAG's synonym threshold, for models without a ca
 # n-grams it linked exactly as exhaustive search did (same top-1 for 99.8%).
 LINK_CANDIDATE_TOKENS, LINK_NPROBE = 32, 8
 CANDIDATES = 32  # pooled-vector candidates per name for synonym pairs, before any deepening
+DEEPEST_FACTOR = 4  # a name with max_neighbors found searches no deeper than this many times that
 # Exact all-pairs against the candidate path on MuSiQue names, 2 shared cores (AMD EPYC,
-# load 5-7), same pairs at every size: 2k 1.75 s / 0.40 s, 4k 4.3 / 1.0, 8k 31.6 / 1.9.
+# load 5-7), same pairs at every size: 2k 1.75 s / 0.40 s, 4k 4.3 / 1.0, 8k 31.6 / 1.9,
+# 16k 210 / 21 (the last with the bench running beside it).
 EXHAUSTIVE_BELOW_CPU = 1_000
 Encode = Callable[[list[str]], tuple[list[np.ndarray], list[np.ndarray]]]  # names -> (queries, docs)
 MapBlocks = Callable[[Callable[[list[str]], list], list[str]], list]  # (search, query ids) -> triples
@@ -118,10 +120,20 @@ class EntityIndex:
         self.docs.add(docs, new, new)
         self.docs.build_candidates()  # now, once: it is saved with the index
         self.queries.add(queries, new, new)
-        stored = ([self.queries.embedding(i) for i in new], [self.docs.embedding(i) for i in new])
-        self._self.update(zip(new, _pairwise_maxsim(*stored)))  # from the float16 vectors kept
+        self._self.update(zip(new, self._stored_self_scores(new)))  # from the float16 vectors kept
         logger.info("added %d entity names (%d tokens)", len(new), sum(len(d) for d in docs))
         return new
+
+    def _stored_self_scores(self, ids: list[str]) -> np.ndarray:
+        """Raw MaxSim of the names just added (the stores' last rows), query against document.
+
+        Scored straight from the two packed stores: packing per-name copies first held
+        another copy of every token (0.7 GB at 32k names)."""
+        start = len(self.queries) - len(ids)
+        q_tokens, q_offsets = self.queries.packed()
+        d_tokens, d_offsets = self.docs.packed()
+        cand = np.array([[self.docs.position(i)] for i in ids], dtype=np.int64).reshape(-1, 1)
+        return maxsim_gathered(q_tokens, q_offsets[start:], d_tokens, d_offsets, cand)[:, 0]
 
     def copy(self) -> EntityIndex:
         """An independent copy sharing the model (what a server's writer changes, readers never see)."""
@@ -251,7 +263,7 @@ class EntityIndex:
         exhaustive = len(target) <= self.exhaustive_below
         skipped = len(target) - sum(t in eligible for t in target.ids)  # may take top slots
         if target is self.docs and not exhaustive:
-            raw, pos = self._candidate_scores(query_ids, queries, threshold, eligible)
+            raw, pos = self._candidate_scores(query_ids, queries, threshold, max_neighbors, eligible)
         elif target is self.docs:
             raw, pos = target.search_arrays(queries, max_neighbors + 1 + skipped, exhaustive=True)
         else:  # every old name against the few new ones (see synonym_pairs)
@@ -276,7 +288,12 @@ class EntityIndex:
         return out
 
     def _candidate_scores(
-        self, query_ids: list[str], queries: list[np.ndarray], threshold: float, eligible: set[str]
+        self,
+        query_ids: list[str],
+        queries: list[np.ndarray],
+        threshold: float,
+        max_neighbors: int,
+        eligible: set[str],
     ) -> tuple[np.ndarray, np.ndarray]:
         """Raw MaxSim of each query against its pooled-vector candidates, best first, ``-1`` padded.
 
@@ -285,7 +302,10 @@ class EntityIndex:
         deepest candidate reaching ``threshold`` lies in the lower half of its list may
         have more further down, so it is searched again 4x as deep, until the lower half
         holds none (or every name is a candidate). The rule depends only on where the
-        name's own neighbours fall, not on the corpus or on ``max_neighbors``.
+        name's own neighbours fall, not on the corpus. A name that already has
+        ``max_neighbors`` above the threshold stops at ``DEEPEST_FACTOR x max_neighbors``
+        candidates (names such as years have thousands of near neighbours, and only
+        the best ``max_neighbors`` count).
         """
         docs = self.docs
         rows = np.array([docs.position(i) for i in query_ids], dtype=np.int64)
@@ -303,7 +323,8 @@ class EntityIndex:
             scores = self._normalize(raw, cand, docs, sub, q_self[pending], picked)
             hit = (scores >= threshold) & (cand >= 0)
             deepest = np.where(hit.any(axis=1), hit.shape[1] - 1 - np.argmax(hit[:, ::-1], axis=1), -1)
-            done = (deepest < cand.shape[1] // 2) | (cand.shape[1] >= len(docs))
+            full = (hit.sum(axis=1) >= max_neighbors) & (cand.shape[1] >= DEEPEST_FACTOR * max_neighbors)
+            done = (deepest < cand.shape[1] // 2) | (cand.shape[1] >= len(docs)) | full
             for a, r, c in zip(pending[done], raw[done], cand[done]):
                 order = np.argsort(-r, kind="stable")
                 results[a] = (r[order], c[order])

@@ -33,11 +33,12 @@ logger = logging.getLogger(__name__)
 SMALL_SEARCH = 256  # query tokens below which faiss searches on one thread
 _SETTINGS = ("candidate_tokens", "approximate_above", "nprobe", "exhaustive_below")
 IVF_FILES = ("ivf_centroids.npy", "ivf_lists.npy")  # a trained IVF, saved so no process trains it again
-# Pooled-vector neighbours: exact (faiss flat) up to this many texts, IVF above. Measured on
-# 2 cores: flat search of n x n x 384 costs ~n^2 / 1.3e8 s (2 s at 16k names, 75 s at 100k),
-# the IVF (nlist = 4 sqrt(n), 10 k-means iterations) ~8 s at 100k; see benchmarks/bench_scale.py.
+# Pooled-vector neighbours: exact (faiss flat) up to this many texts, IVF above, probing a
+# quarter of its lists. Flat search costs n^2 x dim (~1 min at 110k names on 2 cores);
+# the IVF about a quarter of that plus its training. Probing fewer lists lost neighbours:
+# on 5k MuSiQue names, 8 / 24 / 64 of 282 lists kept 0.954 / 0.977 / 0.990 of them.
 POOLED_EXACT_BELOW = 40_000
-POOLED_NPROBE = 24
+POOLED_PROBE_SHARE = 4  # probe 1 / this of the lists
 
 
 @dataclass(frozen=True)
@@ -138,9 +139,10 @@ class LateInteractionIndex:
         tokens, offsets = pack(embeddings)
         if self.dim is not None and tokens.shape[1] != self.dim:
             raise IndexMismatchError(f"embeddings have dim {tokens.shape[1]}, index has {self.dim}")
-        base = len(self._tokens)
+        base, dim = len(self._tokens), tokens.shape[1]
         rounded = _as(_as(tokens, torch.float16), torch.float32)
-        self._tokens = np.concatenate([self._tokens.reshape(-1, tokens.shape[1]), rounded])
+        del tokens  # copies of every token matrix are what peaks memory when names are added
+        self._tokens = np.concatenate([self._tokens.reshape(-1, dim), rounded]) if base else rounded
         self._offsets = np.concatenate([self._offsets, offsets[1:] + base])
         self._pos.update((doc_id, len(self._ids) + i) for i, doc_id in enumerate(ids))
         self._ids += ids
@@ -260,6 +262,10 @@ class LateInteractionIndex:
         owner[hits < 0] = -1
         return [np.unique(owner[a:b][owner[a:b] >= 0]) for a, b in zip(q_offsets[:-1], q_offsets[1:])]
 
+    def packed(self) -> tuple[np.ndarray, np.ndarray]:
+        """The store itself, ``(tokens, offsets)`` (read-only: adds and removes replace them)."""
+        return self._tokens, self._offsets
+
     def score_candidates(
         self, q_tokens: np.ndarray, q_offsets: np.ndarray, candidates: np.ndarray
     ) -> np.ndarray:
@@ -281,7 +287,8 @@ class LateInteractionIndex:
         """The ``k`` texts nearest each text at ``positions`` by pooled-vector cosine, nearest first.
 
         ``[len(positions), k]`` positions, ``-1`` where there are fewer. Exact (faiss flat)
-        up to :data:`POOLED_EXACT_BELOW` texts, an IVF (:data:`POOLED_NPROBE` lists) above.
+        up to :data:`POOLED_EXACT_BELOW` texts, an IVF above (probing 1 /
+        :data:`POOLED_PROBE_SHARE` of its lists).
         """
         vectors, index = self._pooled_index()
         k = min(k, len(self._ids))
@@ -314,7 +321,7 @@ class LateInteractionIndex:
                     len(vectors), min(len(vectors), 64 * nlist), replace=False
                 )
                 index.train(vectors[np.sort(sample)])
-                index.nprobe = POOLED_NPROBE
+                index.nprobe = max(1, nlist // POOLED_PROBE_SHARE)
             index.add(vectors)
             self._pooled = (vectors, index)
         return self._pooled
