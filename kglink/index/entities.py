@@ -32,7 +32,7 @@ DEFAULT_THRESHOLD = 0.8  # HippoRAG's synonym threshold, for models without a ca
 # n-grams it linked exactly as exhaustive search did (same top-1 for 99.8%).
 LINK_CANDIDATE_TOKENS, LINK_NPROBE = 32, 8
 CANDIDATES = 32  # pooled-vector candidates per name for synonym pairs, before any deepening
-DEEPEST_FACTOR = 4  # a name with max_neighbors found searches no deeper than this many times that
+DEEPEST_FACTOR = 5  # no name searches deeper than this many times max_neighbors
 # Exact all-pairs against the candidate path on MuSiQue names, 2 shared cores (AMD EPYC,
 # load 5-7), same pairs at every size: 2k 1.75 s / 0.40 s, 4k 4.3 / 1.0, 8k 31.6 / 1.9,
 # 16k 210 / 21 (the last with the bench running beside it).
@@ -117,11 +117,14 @@ class EntityIndex:
             return []
         self._check_lengths(new, (False, True))  # one tokenisation for both (it was one each)
         queries, docs = self.model.encode_both(new, progress=progress) if encode is None else encode(new)
+        n_tokens = sum(len(d) for d in docs)
         self.docs.add(docs, new, new)
-        self.docs.build_candidates()  # now, once: it is saved with the index
+        del docs  # each encoding list freed once stored, before the next copy is made
         self.queries.add(queries, new, new)
+        del queries
+        self.docs.build_candidates()  # now, once: it is saved with the index
         self._self.update(zip(new, self._stored_self_scores(new)))  # from the float16 vectors kept
-        logger.info("added %d entity names (%d tokens)", len(new), sum(len(d) for d in docs))
+        logger.info("added %d entity names (%d tokens)", len(new), n_tokens)
         return new
 
     def _stored_self_scores(self, ids: list[str]) -> np.ndarray:
@@ -302,10 +305,10 @@ class EntityIndex:
         deepest candidate reaching ``threshold`` lies in the lower half of its list may
         have more further down, so it is searched again 4x as deep, until the lower half
         holds none (or every name is a candidate). The rule depends only on where the
-        name's own neighbours fall, not on the corpus. A name that already has
-        ``max_neighbors`` above the threshold stops at ``DEEPEST_FACTOR x max_neighbors``
-        candidates (names such as years have thousands of near neighbours, and only
-        the best ``max_neighbors`` count).
+        name's own neighbours fall, not on the corpus. No name searches deeper than
+        ``DEEPEST_FACTOR x max_neighbors`` (names such as years have thousands of near
+        neighbours, of which only the best ``max_neighbors`` count), and each keeps its
+        best ``max_neighbors`` by raw score, as the exact path ranks them.
         """
         docs = self.docs
         rows = np.array([docs.position(i) for i in query_ids], dtype=np.int64)
@@ -323,12 +326,12 @@ class EntityIndex:
             scores = self._normalize(raw, cand, docs, sub, q_self[pending], picked)
             hit = (scores >= threshold) & (cand >= 0)
             deepest = np.where(hit.any(axis=1), hit.shape[1] - 1 - np.argmax(hit[:, ::-1], axis=1), -1)
-            full = (hit.sum(axis=1) >= max_neighbors) & (cand.shape[1] >= DEEPEST_FACTOR * max_neighbors)
-            done = (deepest < cand.shape[1] // 2) | (cand.shape[1] >= len(docs)) | full
+            deepest_allowed = depth >= max(CANDIDATES, DEEPEST_FACTOR * max_neighbors)
+            done = (deepest < cand.shape[1] // 2) | (cand.shape[1] >= len(docs)) | deepest_allowed
             for a, r, c in zip(pending[done], raw[done], cand[done]):
-                order = np.argsort(-r, kind="stable")
+                order = np.argsort(-r, kind="stable")[:max_neighbors]  # as many as the exact path ranks
                 results[a] = (r[order], c[order])
-            pending, depth = pending[~done], depth * 4
+            pending, depth = pending[~done], min(depth * 4, max(CANDIDATES, DEEPEST_FACTOR * max_neighbors))
         width = max(len(c) for _, c in results)
         raw_out = np.full((len(rows), width), -np.inf, dtype=np.float32)
         pos_out = np.full((len(rows), width), -1, dtype=np.int64)
