@@ -33,11 +33,12 @@ logger = logging.getLogger(__name__)
 SMALL_SEARCH = 256  # query tokens below which faiss searches on one thread
 _SETTINGS = ("candidate_tokens", "approximate_above", "nprobe", "exhaustive_below")
 IVF_FILES = ("ivf_centroids.npy", "ivf_lists.npy")  # a trained IVF, saved so no process trains it again
-# Pooled-vector neighbours: exact (faiss flat) up to this many texts, IVF above, probing a
-# quarter of its lists. Flat search costs n^2 x dim (~1 min at 110k names on 2 cores);
-# the IVF about a quarter of that plus its training. Probing fewer lists lost neighbours:
-# on 5k MuSiQue names, 8 / 24 / 64 of 282 lists kept 0.954 / 0.977 / 0.990 of them.
-POOLED_EXACT_BELOW = 40_000
+# Pooled-vector neighbours: exact (faiss flat, BLAS) up to this many texts, IVF above,
+# probing a quarter of its lists (fewer lost neighbours: on 5k MuSiQue names 8 / 24 / 64
+# of 282 lists kept 0.954 / 0.977 / 0.990 of them). IVF scanning is not BLAS: at 110k
+# names on 2 cores it took 159 s where flat search costs n^2 x dim (about 60 s at 176
+# GFLOP/s), so on a CPU flat search stays the default to well past 100k names.
+POOLED_EXACT_BELOW = 250_000
 POOLED_PROBE_SHARE = 4  # probe 1 / this of the lists
 
 
