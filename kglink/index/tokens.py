@@ -277,7 +277,7 @@ class LateInteractionIndex:
 
         >>> index = LateInteractionIndex()
         >>> index.add([np.array([[1.0, 0.0], [0.0, 1.0]])], ["ab"])
-        >>> index.pooled_vectors().round(3).tolist()
+        >>> index.pooled_vectors().astype(float).round(3).tolist()
         [[0.707, 0.707]]
         """
         return self._pooled_index()[0]
