@@ -429,8 +429,9 @@ class LateInteractionIndex:
 
 def _as(array: np.ndarray, dtype: torch.dtype) -> np.ndarray:
     """``array`` cast between float32 and float16 by torch: bit-identical to numpy's
-    ``astype`` (round to nearest even) and 6-10x faster (0.07 s against 0.40 s for the
-    MuSiQue names' 103k tokens), which is a third of loading a graph."""
+    ``astype`` (round to nearest even) and 2-4x faster on the MuSiQue names' 103k tokens
+    (medians of 7, 2 threads, idle 2-core EPYC: to float32 0.042 s against 0.085 s, to
+    float16 0.026 s against 0.109 s)."""
     return torch.from_numpy(np.ascontiguousarray(array)).to(dtype).numpy()
 
 
