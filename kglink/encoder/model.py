@@ -133,8 +133,12 @@ class LateInteractionModel:
     def token_lengths(self, texts: Sequence[str], is_query: bool) -> list[int]:
         """Untruncated token counts, markers and special tokens included."""
         ids = self._ckpt.tokenizer(list(texts), add_special_tokens=True)["input_ids"]
-        extra = int((self._query_prefix_id if is_query else self._document_prefix_id) is not None)
+        extra = self.marker_tokens(is_query)
         return [len(x) + extra for x in ids]
+
+    def marker_tokens(self, is_query: bool) -> int:
+        """Tokens the side's marker adds to every text (0 or 1): all the two sides' lengths differ by."""
+        return int((self._query_prefix_id if is_query else self._document_prefix_id) is not None)
 
     def max_length(self, is_query: bool) -> int:
         """The longest input in tokens (markers and specials included) before truncation."""
@@ -172,20 +176,23 @@ class LateInteractionModel:
         """One list of token matrices per side (True: query, False: document), one forward pass."""
         texts = check_names(list(texts), "text")
         ids = self._tokenize(texts, sides[0])
-        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         out: list[list] = [[None] * len(ids) for _ in sides]  # sides share inputs (see encode_both)
-        starts = range(0, len(order), batch_size)
+        batches = _batches([len(x) for x in ids], batch_size)
         show = self.show_progress if progress is None else progress
-        bar = tqdm(starts, desc="encoding", unit="batch", disable=not show or len(starts) < 4)
+        bar = tqdm(batches, desc="encoding", unit="batch", disable=not show or len(batches) < 4)
         with torch.inference_mode():
-            for start in bar:
-                batch = order[start : start + batch_size]
+            for batch in bar:
                 input_ids, attention, hidden = self._encode_batch([ids[i] for i in batch], sides[0])
                 for side, dest in zip(sides, out):
                     keep = self._keep(input_ids, attention, side)
                     for i, h, k in zip(batch, hidden, keep):
                         dest[i] = h[k].numpy()
         return out
+
+    def batches(self, texts: Sequence[str], is_query: bool, batch_size: int = 64) -> list[list[int]]:
+        """The batches the encode methods run ``texts`` in: indices, longest first (an
+        engine that encodes elsewhere copies them to get the same floats, :mod:`kglink.engine`)."""
+        return _batches([len(x) for x in self._tokenize(list(texts), is_query)], batch_size)
 
     def _tokenize(self, texts: list[str], is_query: bool) -> list[list[int]]:
         prefix = self._query_prefix_id if is_query else self._document_prefix_id
@@ -299,3 +306,9 @@ class LateInteractionModel:
 
 def _pad_mask(mask: torch.Tensor, pad: int) -> torch.Tensor:
     return torch.nn.functional.pad(mask, (0, pad), value=False)
+
+
+def _batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices by length, longest first (stable), cut into batches of ``batch_size``."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    return [order[s : s + batch_size] for s in range(0, len(order), batch_size)]

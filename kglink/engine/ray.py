@@ -6,10 +6,10 @@ an engine starts, so importing it costs nothing.
 The results are those of the single-process build, bit for bit, because the work is cut
 where the local path already cuts it:
 
-- **encoding**: names are ordered by token length exactly as
-  :meth:`~kglink.encoder.LateInteractionModel.encode_both` orders them, and each row of
-  the dataset is one of its encoding batches (the same names, the same padding), so an
-  actor runs the same forward passes the local build runs;
+- **encoding**: each row of the dataset is one of the batches that
+  :meth:`~kglink.encoder.LateInteractionModel.batches` gives and
+  :meth:`~kglink.encoder.LateInteractionModel.encode_both` runs (the same names, the
+  same padding), so an actor runs the same forward passes the local build runs;
 - **synonymy**: :meth:`~kglink.index.EntityIndex.synonym_pairs` hands its neighbour
   search to :meth:`RayEngine.map_blocks`, which runs it over blocks of query names
   in actors holding a copy of the index (the model and the document token store, put
@@ -141,10 +141,7 @@ class RayEngine:
 
     def _encode(self, model, model_ref, names: list[str], sides: tuple[bool, ...]) -> list[list[np.ndarray]]:
         ray = require_ray()
-        limit = model.max_length(sides[0])
-        lengths = [min(n, limit) for n in model.token_lengths(names, sides[0])]
-        order = sorted(range(len(names)), key=lambda i: -lengths[i])  # as the model's _encode sorts
-        chunks = [order[s : s + ENCODE_BATCH] for s in range(0, len(order), ENCODE_BATCH)]
+        chunks = model.batches(names, sides[0], ENCODE_BATCH)  # the model's own batches
         rows = [{"chunk": k, "names": [names[i] for i in c]} for k, c in enumerate(chunks)]
         ds = ray.data.from_items(rows).map_batches(
             _Encoder,

@@ -317,6 +317,7 @@ class EntityIndex:
         q_docs = [docs.embedding(i) for i in query_ids] if self.normalization == "symmetric" else None
         results: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0), np.zeros(0, np.int64))] * len(rows)
         pending, depth = np.arange(len(rows)), CANDIDATES
+        deepest_depth = max(CANDIDATES, DEEPEST_FACTOR * max_neighbors)
         while len(pending):
             cand = docs.pooled_neighbors(rows[pending], depth + 1)
             cand[(cand == rows[pending, None]) | ~usable[cand]] = -1
@@ -326,12 +327,11 @@ class EntityIndex:
             scores = self._normalize(raw, cand, docs, sub, q_self[pending], picked)
             hit = (scores >= threshold) & (cand >= 0)
             deepest = np.where(hit.any(axis=1), hit.shape[1] - 1 - np.argmax(hit[:, ::-1], axis=1), -1)
-            deepest_allowed = depth >= max(CANDIDATES, DEEPEST_FACTOR * max_neighbors)
-            done = (deepest < cand.shape[1] // 2) | (cand.shape[1] >= len(docs)) | deepest_allowed
+            done = (deepest < cand.shape[1] // 2) | (cand.shape[1] >= len(docs)) | (depth >= deepest_depth)
             for a, r, c in zip(pending[done], raw[done], cand[done]):
                 order = np.argsort(-r, kind="stable")[:max_neighbors]  # as many as the exact path ranks
                 results[a] = (r[order], c[order])
-            pending, depth = pending[~done], min(depth * 4, max(CANDIDATES, DEEPEST_FACTOR * max_neighbors))
+            pending, depth = pending[~done], min(depth * 4, deepest_depth)
         width = max(len(c) for _, c in results)
         raw_out = np.full((len(rows), width), -np.inf, dtype=np.float32)
         pos_out = np.full((len(rows), width), -1, dtype=np.int64)
@@ -380,16 +380,15 @@ class EntityIndex:
 
     def _check_lengths(self, keys: list[str], sides: tuple[bool, ...]) -> None:
         """Raise if a key is over the model's length on any side (True: query), tokenising once."""
-        lengths = np.array(self.model.token_lengths(keys, sides[0]))
-        base = self.model.token_lengths(["a"], sides[0])[0]
-        for is_query in sides:  # the sides differ only by a marker: shift by the difference
-            shift = self.model.token_lengths(["a"], is_query)[0] - base
+        bare = np.array(self.model.token_lengths(keys, sides[0])) - self.model.marker_tokens(sides[0])
+        for is_query in sides:  # the sides differ only by their marker
+            lengths = bare + self.model.marker_tokens(is_query)
             limit = self.model.max_length(is_query)
-            over = np.nonzero(lengths + shift > limit)[0]
+            over = np.nonzero(lengths > limit)[0]
             if len(over):
                 i, kind = int(over[0]), "query" if is_query else "document"
                 raise InputError(
-                    f"{keys[i][:60]!r} is {lengths[i] + shift} tokens long, over the model's {kind} length "
+                    f"{keys[i][:60]!r} is {lengths[i]} tokens long, over the model's {kind} length "
                     f"of {limit}; shorten the name (entity names are short) or load the model with a larger "
                     "length"
                 )
