@@ -44,8 +44,8 @@ def require_ray():
     try:
         import ray
         import ray.data  # noqa: F401
-    except ImportError:
-        raise InputError(INSTALL) from None
+    except ImportError as e:  # also an installed Ray whose dependencies do not import (pyarrow, numpy)
+        raise InputError(f"{INSTALL} ({e})") from None
     return ray
 
 

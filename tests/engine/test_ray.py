@@ -114,3 +114,11 @@ def test_missing_ray_names_the_extra(monkeypatch, default_model, tmp_path):
     args = ["build", "--openie", str(SAMPLE / "openie.json"), "--out", str(tmp_path), "--ray-address", "auto"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code != 0 and "--engine ray" in result.output
+
+
+def test_a_ray_that_does_not_import_names_the_extra_and_the_cause(monkeypatch):
+    from kglink.engine.ray import require_ray
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
+    with pytest.raises(InputError, match=r"pip install 'kglink\[ray\]' \(.*ray.*\)"):
+        require_ray()
